@@ -1,0 +1,219 @@
+/// Who wrote a message or caused an event, as clients see it.
+public struct Author: Codable, Sendable, Equatable {
+    /// Visitor, agent or system.
+    public var kind: AuthorKind
+    /// The visitor's or agent's id; nil for the system.
+    public var id: String?
+    /// A display name: the agent's display name; for visitors only sent to staff.
+    public var name: String?
+
+    /// Creates an author.
+    public init(kind: AuthorKind, id: String?, name: String? = nil) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+    }
+
+    /// The system author used for automatic events (routing).
+    public static let system = Author(kind: .system, id: nil)
+}
+
+/// A conversation as lists, `welcome` and REST responses show it.
+public struct ConversationSummary: Codable, Sendable, Equatable {
+    public var id: ConversationID
+    public var siteId: SiteID
+    public var departmentId: DepartmentID?
+    public var visitorId: VisitorID
+    public var state: ConversationState
+    public var agent: Author?
+    /// The newest sequence number in the conversation (messages and events).
+    public var lastSeq: Int64
+    /// Unix milliseconds.
+    public var createdAt: Int64
+    public var assignedAt: Int64?
+    public var closedAt: Int64?
+    /// 1-based place in the department's queue while queued.
+    public var queuePosition: Int?
+    public var rating: Int?
+    /// The visitor's name, sent to staff only.
+    public var visitorName: String?
+    /// The visitor's e-mail, sent to staff only.
+    public var visitorEmail: String?
+    /// The page the visitor was on, sent to staff only.
+    public var pageUrl: String?
+
+    /// Creates a summary.
+    public init(
+        id: ConversationID, siteId: SiteID, departmentId: DepartmentID?, visitorId: VisitorID, state: ConversationState,
+        agent: Author?, lastSeq: Int64, createdAt: Int64, assignedAt: Int64?, closedAt: Int64?, queuePosition: Int? = nil,
+        rating: Int? = nil, visitorName: String? = nil, visitorEmail: String? = nil, pageUrl: String? = nil
+    ) {
+        self.id = id
+        self.siteId = siteId
+        self.departmentId = departmentId
+        self.visitorId = visitorId
+        self.state = state
+        self.agent = agent
+        self.lastSeq = lastSeq
+        self.createdAt = createdAt
+        self.assignedAt = assignedAt
+        self.closedAt = closedAt
+        self.queuePosition = queuePosition
+        self.rating = rating
+        self.visitorName = visitorName
+        self.visitorEmail = visitorEmail
+        self.pageUrl = pageUrl
+    }
+
+    /// The summary without the fields only staff may see.
+    public var forVisitor: ConversationSummary {
+        var copy = self
+        copy.visitorName = nil
+        copy.visitorEmail = nil
+        copy.pageUrl = nil
+        return copy
+    }
+}
+
+/// A stored message as delivered to clients.
+public struct MessagePayload: Codable, Sendable, Equatable {
+    public var conversationId: ConversationID
+    public var id: MessageID
+    public var seq: Int64
+    public var clientId: String
+    public var author: Author
+    public var body: String
+    public var visibility: Visibility
+    /// Unix milliseconds.
+    public var createdAt: Int64
+
+    /// Creates a message payload.
+    public init(conversationId: ConversationID, id: MessageID, seq: Int64, clientId: String, author: Author, body: String, visibility: Visibility, createdAt: Int64) {
+        self.conversationId = conversationId
+        self.id = id
+        self.seq = seq
+        self.clientId = clientId
+        self.author = author
+        self.body = body
+        self.visibility = visibility
+        self.createdAt = createdAt
+    }
+}
+
+/// A conversation event (assigned, transferred, closed, rated) as delivered to clients.
+public struct ConversationEventPayload: Codable, Sendable, Equatable {
+    public var conversationId: ConversationID
+    public var id: EventID
+    public var seq: Int64
+    public var kind: ConversationEventKind
+    /// Who caused it (the system for automatic routing).
+    public var actor: Author
+    /// For `assigned` and `transferred`: the agent now handling the conversation, if any.
+    public var agent: Author?
+    /// For `transferred`: the agent who had it before.
+    public var fromAgent: Author?
+    /// For `transferred` to a department.
+    public var departmentId: DepartmentID?
+    /// For `rated`: 1–5.
+    public var score: Int?
+    /// For `rated`: the visitor's comment.
+    public var comment: String?
+    /// Unix milliseconds.
+    public var createdAt: Int64
+
+    /// Creates an event payload.
+    public init(
+        conversationId: ConversationID, id: EventID, seq: Int64, kind: ConversationEventKind, actor: Author, agent: Author? = nil,
+        fromAgent: Author? = nil, departmentId: DepartmentID? = nil, score: Int? = nil, comment: String? = nil, createdAt: Int64
+    ) {
+        self.conversationId = conversationId
+        self.id = id
+        self.seq = seq
+        self.kind = kind
+        self.actor = actor
+        self.agent = agent
+        self.fromAgent = fromAgent
+        self.departmentId = departmentId
+        self.score = score
+        self.comment = comment
+        self.createdAt = createdAt
+    }
+}
+
+/// One entry of a conversation's timeline: everything that takes a sequence number.
+public enum TimelineEntry: Sendable, Equatable {
+    case message(MessagePayload)
+    case event(ConversationEventPayload)
+
+    /// The entry's conversation.
+    public var conversationId: ConversationID {
+        switch self {
+        case .message(let m): m.conversationId
+        case .event(let e): e.conversationId
+        }
+    }
+
+    /// The entry's sequence number.
+    public var seq: Int64 {
+        switch self {
+        case .message(let m): m.seq
+        case .event(let e): e.seq
+        }
+    }
+
+    /// Whether a visitor may see this entry (internal notes are staff-only).
+    public var isVisibleToVisitor: Bool {
+        if case .message(let m) = self { return m.visibility == .public }
+        return true
+    }
+
+    /// The frame that carries this entry.
+    public var frame: ServerFrame {
+        switch self {
+        case .message(let m): .message(m)
+        case .event(let e): .event(e)
+        }
+    }
+}
+
+/// A queued conversation as agents see the queue.
+public struct QueueEntry: Codable, Sendable, Equatable {
+    public var conversationId: ConversationID
+    public var siteId: SiteID
+    public var departmentId: DepartmentID?
+    public var visitorId: VisitorID
+    /// Unix milliseconds when it (last) entered the queue.
+    public var queuedAt: Int64
+    /// 1-based place within its department's queue.
+    public var position: Int
+
+    /// Creates a queue entry.
+    public init(conversationId: ConversationID, siteId: SiteID, departmentId: DepartmentID?, visitorId: VisitorID, queuedAt: Int64, position: Int) {
+        self.conversationId = conversationId
+        self.siteId = siteId
+        self.departmentId = departmentId
+        self.visitorId = visitorId
+        self.queuedAt = queuedAt
+        self.position = position
+    }
+}
+
+/// A staff member as other staff and `welcome` see them.
+public struct AgentProfile: Codable, Sendable, Equatable {
+    public var id: AgentID
+    public var displayName: String
+    public var role: StaffRole
+    public var departments: [DepartmentID]
+    public var availability: Availability
+    public var maxConversations: Int
+
+    /// Creates a profile.
+    public init(id: AgentID, displayName: String, role: StaffRole, departments: [DepartmentID], availability: Availability, maxConversations: Int) {
+        self.id = id
+        self.displayName = displayName
+        self.role = role
+        self.departments = departments
+        self.availability = availability
+        self.maxConversations = maxConversations
+    }
+}

@@ -1,0 +1,83 @@
+import ConfidantCore
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Opened storage and keys for a configuration: what `serve`, `migrate` and `admin create`
+/// share. The data directory is created with mode 0700.
+public struct ConfidantRuntime: Sendable {
+    /// The configuration it was opened with.
+    public let configuration: ConfidantConfiguration
+    /// The data store.
+    public let database: any Database
+    /// The key store's database: its own SQLite file, or the same PostgreSQL.
+    public let keyDatabase: any Database
+    let keys: KeyStore
+    let masterKey: MasterKey
+    let logger: Logger
+
+    /// Opens (creating on first run) the data directory, the master key and both stores. On
+    /// PostgreSQL the pool only connects once ``services`` run.
+    public static func open(_ configuration: ConfidantConfiguration, logger: Logger) async throws -> ConfidantRuntime {
+        let directory = configuration.dataDirectory
+        if !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let masterKey = try MasterKey.load(
+            base64: configuration.masterKeyBase64, file: configuration.masterKeyFile, defaultPath: directory + "/master.key"
+        )
+        let database: any Database
+        let keyDatabase: any Database
+        if let url = configuration.databaseURL {
+            database = try PostgresDatabase(url: url, logger: logger)
+            keyDatabase = database
+        } else {
+            database = try await SQLiteDatabase.open(path: directory + "/confidant.sqlite", logger: logger)
+            keyDatabase = try await SQLiteDatabase.open(path: directory + "/keys.sqlite", readerCount: 1, logger: logger)
+        }
+        return ConfidantRuntime(
+            configuration: configuration, database: database, keyDatabase: keyDatabase,
+            keys: KeyStore(database: keyDatabase, masterKey: masterKey), masterKey: masterKey, logger: logger
+        )
+    }
+
+    /// The services that keep the stores open: run them (in a service group) while using them.
+    public var services: [any Service] {
+        database.kind == .postgres ? [database] : [database, keyDatabase]
+    }
+
+    /// Applies pending migrations to both stores and checks the master key; returns how many
+    /// migrations ran.
+    @discardableResult
+    public func prepare() async throws -> Int {
+        let applied = try await Schema.migrator.migrate(database).count + keys.migrator.migrate(keyDatabase).count
+        try await keys.verifyMasterKey()
+        return applied
+    }
+
+    /// Runs `body` with the stores' services running (for one-shot commands), then stops them.
+    public func withServices<T: Sendable>(_ body: @Sendable (ConfidantRuntime) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services { group.addTask { try await service.run() } }
+            defer { group.cancelAll() }
+            return try await body(self)
+        }
+    }
+
+    /// Creates a staff account with the owner role (the first account of a deployment).
+    public func createOwner(email: String, displayName: String, password: String) async throws {
+        let email = try TextRules.email(email)
+        let name = try TextRules.singleLine(displayName, field: "display name")
+        try PasswordHasher.validate(password)
+        let hash = try await PasswordHasher(cost: configuration.bcryptCost).hash(password)
+        try await database.transaction { store in
+            guard try await store.agent(email: email) == nil else { throw ConfidantError(.conflict, "A staff account with this e-mail exists.") }
+            try await store.insertAgent(id: AgentID(), email: email, displayName: name, passwordHash: hash, role: .owner, maxConversations: 5)
+        }
+    }
+
+    /// How many staff accounts exist (zero on a fresh deployment).
+    public func staffCount() async throws -> Int {
+        try await database.read { try await $0.countAgents() }
+    }
+}

@@ -1,0 +1,218 @@
+import ConfidantCore
+import Crypto
+import Foundation
+import Logging
+
+// What clients see: summaries, timelines, the queue, welcome frames, and the fan-out of each.
+
+extension ChatService {
+    // MARK: Fan-out
+
+    /// The sockets that follow a conversation: its visitor's and its assigned agent's.
+    func topics(of conversation: ConversationRecord, alsoTo extraAgent: AgentID? = nil) -> [Topic] {
+        var topics: [Topic] = [.visitor(conversation.visitorID)]
+        if let agent = conversation.agentID { topics.append(.agent(agent)) }
+        if let extraAgent, extraAgent != conversation.agentID { topics.append(.agent(extraAgent)) }
+        return topics
+    }
+
+    /// Publishes a timeline entry to everyone following the conversation. Internal notes are
+    /// rendered for staff only: the visitor rendering is nil, so the hub never hands it to a
+    /// visitor socket.
+    func publish(_ entry: TimelineEntry, of conversation: ConversationRecord, alsoTo extraAgent: AgentID? = nil, except origin: Int? = nil) async {
+        let item = Outbound.entry(entry.conversationId, seq: entry.seq, text: FrameCodec.encode(ServerEnvelope(entry.frame)))
+        let rendered = entry.isVisibleToVisitor ? Rendered.both(item) : .staffOnly(item)
+        await hub.publish(rendered, to: topics(of: conversation, alsoTo: extraAgent), except: origin)
+    }
+
+    /// Sends the current queue of a department to staff who can take from it, and every waiting
+    /// visitor of it their new position.
+    func publishQueue(department: DepartmentID?) async {
+        do {
+            let entries = try await database.read { try await queueEntries(department: department, in: $0) }
+            let text = FrameCodec.encode(ServerEnvelope(.queue(departmentId: department, entries: entries)))
+            await hub.publish(.staffOnly(.frame(text)), to: [.queue(department), .allQueues])
+            for entry in entries {
+                let position = FrameCodec.encode(ServerEnvelope(.queuePosition(conversationId: entry.conversationId, position: entry.position, queueLength: entries.count)))
+                await hub.publish(Rendered(visitor: .frame(position), staff: nil), to: [.visitor(entry.visitorId)])
+            }
+        } catch {
+            logger.error("Publishing the queue failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Tells staff whether an agent is available and online.
+    func publishAvailability(of agent: AgentID) async {
+        do {
+            let cutoff = presenceCutoff()
+            guard let (record, online) = try await database.read({ store -> (AgentRecord, Bool)? in
+                guard let record = try await store.agent(id: agent) else { return nil }
+                return (record, try await store.isOnline(agent: agent, freshAfter: cutoff))
+            }) else { return }
+            let frame = ServerFrame.availability(agentId: agent, name: record.displayName, availability: record.currentAvailability, online: online)
+            await hub.publish(.staffOnly(.frame(FrameCodec.encode(ServerEnvelope(frame)))), to: [.staff])
+        } catch {
+            logger.error("Publishing availability failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Views
+
+    /// A department's queue with 1-based positions.
+    func queueEntries(department: DepartmentID?, in store: Store) async throws -> [QueueEntry] {
+        try await store.queuedConversations(department: department).enumerated().map { index, row in
+            QueueEntry(
+                conversationId: ConversationID(trusted: row.id), siteId: SiteID(trusted: row.siteId), departmentId: row.departmentId.map(DepartmentID.init(trusted:)),
+                visitorId: VisitorID(trusted: row.visitorId), queuedAt: row.queuedAt, position: index + 1
+            )
+        }
+    }
+
+    /// The queues a staff member may take from, oldest first.
+    func visibleQueue(for staff: StaffIdentity, in store: Store) async throws -> [QueueEntry] {
+        var departments: [DepartmentID?] = [nil]
+        if AccessPolicy.allows(staff.role, .allDepartments) {
+            departments += try await store.departments().map { DepartmentID(trusted: $0.id) }
+        } else {
+            departments += staff.departments.sorted { $0.rawValue < $1.rawValue }
+        }
+        var entries: [QueueEntry] = []
+        for department in departments { entries += try await queueEntries(department: department, in: store) }
+        return entries.sorted { ($0.queuedAt, $0.conversationId.rawValue) < ($1.queuedAt, $1.conversationId.rawValue) }
+    }
+
+    /// A conversation as `audience` may see it; staff also get the visitor's decrypted contact.
+    func summary(of conversation: ConversationRecord, audience: Audience, in store: Store) async throws -> ConversationSummary {
+        var agent: Author?
+        if let id = conversation.agentID, let record = try await store.agent(id: id) {
+            agent = Author(kind: .agent, id: record.id, name: record.displayName)
+        }
+        var position: Int?
+        if conversation.conversationState == .queued {
+            position = try await queueEntries(department: conversation.departmentID, in: store).first { $0.conversationId.rawValue == conversation.id }?.position
+        }
+        var summary = ConversationSummary(
+            id: conversation.conversationID, siteId: conversation.siteID, departmentId: conversation.departmentID, visitorId: conversation.visitorID,
+            state: conversation.conversationState, agent: agent, lastSeq: conversation.lastSeq, createdAt: conversation.createdAt,
+            assignedAt: conversation.assignedAt, closedAt: conversation.closedAt, queuePosition: position, rating: conversation.rating
+        )
+        if audience == .staff {
+            let key = try await keys.dataKey(for: conversation.visitorID)
+            if let visitor = try await store.visitor(id: conversation.visitorID) {
+                summary.visitorName = try visitor.nameSealed.map { try FieldCipher.open($0, with: key, as: .visitorName(conversation.visitorID)) }
+                summary.visitorEmail = try visitor.emailSealed.map { try FieldCipher.open($0, with: key, as: .visitorEmail(conversation.visitorID)) }
+            }
+            summary.pageUrl = try conversation.pageUrlSealed.map { try FieldCipher.open($0, with: key, as: .pageURL(conversation.conversationID)) }
+        }
+        return summary
+    }
+
+    /// Every timeline entry after `afterSeq` that `principal` may see, decrypted, in order.
+    func timeline(_ principal: Principal, conversation id: ConversationID, after afterSeq: Int64) async throws -> (entries: [TimelineEntry], lastSeq: Int64) {
+        let conversation = try await readAccessibleConversation(id, for: principal)
+        let key = try await keys.dataKey(for: conversation.visitorID)
+        let includeInternal = principal.authorKind != .visitor
+        let pageSize = 500
+        return try await database.read { store in
+            var entries: [TimelineEntry] = []
+            var cursor = afterSeq
+            while true {
+                let messages = try await store.messages(conversation: id, after: cursor, includeInternal: includeInternal, limit: pageSize)
+                let events = try await store.events(conversation: id, after: cursor, limit: pageSize)
+                guard !messages.isEmpty || !events.isEmpty else { break }
+                // Both pages are complete up to the lower of their last sequence numbers.
+                let limit = min(messages.count == pageSize ? messages.last!.seq : .max, events.count == pageSize ? events.last!.seq : .max)
+                var names = try await store.agentNames(Set(messages.filter { $0.authorKind == AuthorKind.agent.rawValue }.map(\.authorId)))
+                names.merge(try await store.agentNames(Set(events.flatMap { [$0.actorId, $0.agentId, $0.fromAgentId].compactMap { $0 } })), uniquingKeysWith: { a, _ in a })
+                var page: [TimelineEntry] = []
+                for message in messages where message.seq <= limit {
+                    page.append(.message(try self.payload(of: message, key: key, names: names)))
+                }
+                for event in events where event.seq <= limit {
+                    page.append(.event(try self.payload(of: event, conversation: conversation, key: key, names: names)))
+                }
+                page.sort { $0.seq < $1.seq }
+                entries += page
+                guard limit != .max, let last = page.last?.seq else { break }
+                cursor = last
+            }
+            let current = try await store.conversation(id: id)?.lastSeq ?? conversation.lastSeq
+            return (entries, max(current, entries.last?.seq ?? afterSeq))
+        }
+    }
+
+    private func payload(of message: MessageRecord, key: SymmetricKey, names: [String: String]) throws -> MessagePayload {
+        let id = MessageID(trusted: message.id)
+        let kind = AuthorKind(rawValue: message.authorKind) ?? .system
+        return MessagePayload(
+            conversationId: ConversationID(trusted: message.conversationId), id: id, seq: message.seq, clientId: message.clientId,
+            author: Author(kind: kind, id: message.authorId, name: kind == .agent ? names[message.authorId] : nil),
+            body: try FieldCipher.open(message.bodySealed, with: key, as: .messageBody(id)),
+            visibility: Visibility(rawValue: message.visibility) ?? .internal, createdAt: message.createdAt
+        )
+    }
+
+    private func payload(of event: EventRecord, conversation: ConversationRecord, key: SymmetricKey, names: [String: String]) throws -> ConversationEventPayload {
+        func agent(_ id: String?) -> Author? { id.map { Author(kind: .agent, id: $0, name: names[$0]) } }
+        let actorKind = AuthorKind(rawValue: event.actorKind) ?? .system
+        let kind = ConversationEventKind(rawValue: event.kind) ?? .closed
+        var comment: String?
+        if kind == .rated, let sealed = conversation.ratingCommentSealed {
+            comment = try FieldCipher.open(sealed, with: key, as: .ratingComment(conversation.conversationID))
+        }
+        return ConversationEventPayload(
+            conversationId: conversation.conversationID, id: EventID(trusted: event.id), seq: event.seq, kind: kind,
+            actor: actorKind == .agent ? agent(event.actorId)! : Author(kind: actorKind, id: event.actorId), agent: agent(event.agentId),
+            fromAgent: agent(event.fromAgentId), departmentId: event.departmentId.map(DepartmentID.init(trusted:)), score: event.score, comment: comment,
+            createdAt: event.createdAt
+        )
+    }
+
+    // MARK: Welcome
+
+    /// The `welcome` for a visitor: their open conversations and whether anyone is online.
+    func welcome(visitor: VisitorIdentity) async throws -> Welcome {
+        let cutoff = presenceCutoff()
+        return try await database.read { store in
+            let open = try await store.openConversations(visitor: visitor.visitorID).filter { $0.siteId == visitor.siteID.rawValue }
+            var summaries: [ConversationSummary] = []
+            for conversation in open { summaries.append(try await summary(of: conversation, audience: .visitor, in: store)) }
+            let online = try await !store.routingCandidates(department: nil, presenceCutoff: cutoff).isEmpty
+            return Welcome(
+                protocol: ProtocolVersion.current, visitorId: visitor.visitorID, agent: nil, conversations: summaries, queue: nil,
+                agentsOnline: online, heartbeatSeconds: Int(settings.heartbeatInterval.components.seconds)
+            )
+        }
+    }
+
+    /// The `welcome` for staff: their profile, their active conversations and their queue.
+    func welcome(staff: StaffIdentity) async throws -> Welcome {
+        try await database.read { store in
+            guard let record = try await store.agent(id: staff.agentID) else { throw ConfidantError.unauthenticated }
+            var summaries: [ConversationSummary] = []
+            for conversation in try await store.activeConversations(agent: staff.agentID) {
+                summaries.append(try await summary(of: conversation, audience: .staff, in: store))
+            }
+            let profile = AgentProfile(
+                id: staff.agentID, displayName: record.displayName, role: record.staffRole,
+                departments: staff.departments.sorted { $0.rawValue < $1.rawValue }, availability: record.currentAvailability,
+                maxConversations: record.maxConversations
+            )
+            return Welcome(
+                protocol: ProtocolVersion.current, visitorId: nil, agent: profile, conversations: summaries,
+                queue: try await visibleQueue(for: staff, in: store), agentsOnline: nil, heartbeatSeconds: Int(settings.heartbeatInterval.components.seconds)
+            )
+        }
+    }
+
+    /// Topics a staff socket joins: its own, its session's, all staff, and its queues.
+    func staffTopics(for staff: StaffIdentity) -> [Topic] {
+        var topics: [Topic] = [.agent(staff.agentID), .session(staff.sessionHash), .staff, .queue(nil)]
+        if AccessPolicy.allows(staff.role, .allDepartments) {
+            topics.append(.allQueues)
+        } else {
+            topics += staff.departments.map { .queue($0) }
+        }
+        return topics
+    }
+}

@@ -1,0 +1,286 @@
+import ConfidantCore
+import Crypto
+import Foundation
+import Logging
+
+/// Sends a reply to the client whose frame caused an operation; called after the commit and
+/// before the fan-out, so a client sees its answer before the effects.
+typealias Reply = @Sendable (ServerFrame) -> Void
+
+/// Settings of the chat core.
+struct ChatSettings: Sendable {
+    /// A staff socket's presence row older than this no longer counts as online.
+    var presenceTTL: Duration
+    /// How often clients should ping (announced in `welcome`).
+    var heartbeatInterval: Duration
+    /// This process's id in `agent_presence`.
+    var nodeID: String
+}
+
+/// The one place where chat happens. Every visitor and agent action, whatever path it arrives
+/// by, goes through here in the same order: authorization (object-level, deny by default) →
+/// validation of state → (redaction and spam rules, issue #7/#6) → one transaction that assigns
+/// the sequence number and stores the sealed body → reply → fan-out through the ``Hub``.
+///
+/// Operations on one conversation are serialized on this node by a keyed lock held from the
+/// transaction through the fan-out, so clients receive a conversation's entries in sequence order.
+final class ChatService: Sendable {
+    let database: any Database
+    let keys: KeyStore
+    let hub: Hub
+    let settings: ChatSettings
+    let logger: Logger
+    let conversationLocks = KeyedLock<ConversationID>()
+
+    init(database: any Database, keys: KeyStore, hub: Hub, settings: ChatSettings, logger: Logger) {
+        self.database = database
+        self.keys = keys
+        self.hub = hub
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: Authorization
+
+    /// Whether `principal` may see `conversation`: visitors their own, staff per ``AccessPolicy``.
+    func mayAccess(_ principal: Principal, _ conversation: ConversationRecord) -> Bool {
+        switch principal {
+        case .visitor(let visitor):
+            conversation.visitorId == visitor.visitorID.rawValue && conversation.siteId == visitor.siteID.rawValue
+        case .staff(let staff):
+            AccessPolicy.allows(staff.role, .chat) && staff.canAccess(department: conversation.departmentID, agent: conversation.agentID)
+        }
+    }
+
+    /// Loads a conversation `principal` may access, or throws the same not-found error whether
+    /// it is missing or forbidden (no existence oracle).
+    func accessibleConversation(_ id: ConversationID, for principal: Principal, in store: Store) async throws -> ConversationRecord {
+        guard let conversation = try await store.conversation(id: id), mayAccess(principal, conversation) else {
+            throw ConfidantError.conversationNotFound
+        }
+        return conversation
+    }
+
+    /// Reads a conversation outside any transaction (to fetch its data key before one starts:
+    /// on PostgreSQL the key store shares the connection pool).
+    func readAccessibleConversation(_ id: ConversationID, for principal: Principal) async throws -> ConversationRecord {
+        try await database.read { try await accessibleConversation(id, for: principal, in: $0) }
+    }
+
+    // MARK: Messages
+
+    /// Stores a message and acknowledges it. A resend with the same client id returns the
+    /// original ack (`duplicate: true`) and stores nothing. The ack is sent only after the commit.
+    func sendMessage(
+        _ principal: Principal, conversation id: ConversationID, clientId: String, body: String, visibility: Visibility,
+        origin: Int?, reply: Reply
+    ) async throws {
+        switch principal {
+        case .visitor:
+            guard visibility == .public else { throw ConfidantError(.forbidden, "Visitors cannot write internal notes.") }
+        case .staff(let staff):
+            try staff.require(.chat)
+        }
+        let key = try await keys.dataKey(for: try await readAccessibleConversation(id, for: principal).visitorID)
+        try await conversationLocks.withLock(id) {
+            let (ack, stored) = try await database.transaction { store -> (MessageAck, (MessagePayload, ConversationRecord)?) in
+                let conversation = try await accessibleConversation(id, for: principal, in: store)
+                if let existing = try await store.message(conversation: id, authorKind: principal.authorKind, authorId: principal.authorID, clientId: clientId) {
+                    let existingID = MessageID(trusted: existing.id)
+                    let existingBody = try FieldCipher.open(existing.bodySealed, with: key, as: .messageBody(existingID))
+                    guard existingBody == body, existing.visibility == visibility.rawValue else {
+                        throw ConfidantError(.clientIDReused, "This clientId was already used for a different message.")
+                    }
+                    let ack = MessageAck(conversationId: id, clientId: clientId, messageId: existingID, seq: existing.seq, createdAt: existing.createdAt, duplicate: true)
+                    return (ack, nil)
+                }
+                guard conversation.conversationState.isOpen else { throw ConfidantError(.invalidState, "The conversation is closed.") }
+                if case .staff(let staff) = principal, visibility == .public, conversation.agentID != staff.agentID {
+                    throw ConfidantError(.invalidState, "Only the assigned agent can reply; accept the conversation first, or add an internal note.")
+                }
+                let seq = try await store.nextSequence(conversation: id)
+                let messageID = MessageID()
+                let now = nowMillis()
+                let sealed = try FieldCipher.seal(body, with: key, as: .messageBody(messageID))
+                try await store.insertMessage(
+                    id: messageID, conversation: id, seq: seq, clientId: clientId, authorKind: principal.authorKind, authorId: principal.authorID,
+                    visibility: visibility, bodySealed: sealed, at: now
+                )
+                let payload = MessagePayload(
+                    conversationId: id, id: messageID, seq: seq, clientId: clientId, author: principal.author, body: body, visibility: visibility, createdAt: now
+                )
+                let ack = MessageAck(conversationId: id, clientId: clientId, messageId: messageID, seq: seq, createdAt: now, duplicate: false)
+                return (ack, (payload, conversation))
+            }
+            reply(.messageAck(ack))
+            if let (payload, conversation) = stored {
+                await publish(.message(payload), of: conversation, except: origin)
+            }
+        }
+    }
+
+    /// Relays a typing indicator to the other side (not stored). Internal typing stays among staff.
+    func typing(_ principal: Principal, conversation id: ConversationID, active: Bool, visibility: Visibility, origin: Int?) async throws {
+        let conversation = try await readAccessibleConversation(id, for: principal)
+        guard conversation.conversationState.isOpen else { return }
+        let text = FrameCodec.encode(ServerEnvelope(.typing(conversationId: id, author: principal.author, active: active)))
+        let rendered = visibility == .public && principal.authorKind != .visitor ? Rendered.both(.frame(text)) : .staffOnly(.frame(text))
+        await hub.publish(rendered, to: topics(of: conversation), except: origin)
+    }
+
+    /// Records a read receipt (never moving backwards) and tells the other side.
+    func markRead(_ principal: Principal, conversation id: ConversationID, seq: Int64, origin: Int?, reply: Reply) async throws {
+        let conversation = try await readAccessibleConversation(id, for: principal)
+        let upTo = min(seq, conversation.lastSeq)
+        try await database.transaction { store in
+            try await store.markRead(conversation: id, readerKind: principal.authorKind, readerId: principal.authorID, seq: upTo)
+        }
+        reply(.ok)
+        let text = FrameCodec.encode(ServerEnvelope(.read(conversationId: id, reader: principal.author, seq: upTo)))
+        await hub.publish(.both(.frame(text)), to: topics(of: conversation), except: origin)
+    }
+
+    // MARK: Closing and rating
+
+    /// Closes a conversation: the visitor their own; staff when assigned, when it is still
+    /// queued, or with access to all departments.
+    func close(_ principal: Principal, conversation id: ConversationID, reply: Reply) async throws {
+        try await conversationLocks.withLock(id) {
+            let (event, conversation) = try await database.transaction { store -> (ConversationEventPayload, ConversationRecord) in
+                let conversation = try await accessibleConversation(id, for: principal, in: store)
+                if case .staff(let staff) = principal {
+                    try staff.require(.chat)
+                    let mayClose = conversation.agentID == staff.agentID || conversation.conversationState == .queued || AccessPolicy.allows(staff.role, .allDepartments)
+                    guard mayClose else { throw ConfidantError(.forbidden, "Only the assigned agent can close this conversation.") }
+                }
+                guard conversation.conversationState.canMove(to: .closed) else { throw ConfidantError(.invalidState, "The conversation is already closed.") }
+                let now = nowMillis()
+                try await store.close(conversation: id, at: now)
+                let event = try await appendEvent(.closed, to: id, actor: principal.author, in: store, at: now)
+                return (event, conversation)
+            }
+            reply(.ok)
+            await publish(.event(event), of: conversation)
+            if conversation.conversationState == .queued { await publishQueue(department: conversation.departmentID) }
+        }
+        await drainQueue()
+    }
+
+    /// Records the visitor's rating (once per conversation) of an active or closed conversation.
+    func rate(_ visitor: VisitorIdentity, conversation id: ConversationID, score: Int, comment: String?, reply: Reply) async throws {
+        let principal = Principal.visitor(visitor)
+        let key = try await keys.dataKey(for: visitor.visitorID)
+        try await conversationLocks.withLock(id) {
+            let (event, conversation) = try await database.transaction { store -> (ConversationEventPayload, ConversationRecord) in
+                let conversation = try await accessibleConversation(id, for: principal, in: store)
+                guard conversation.conversationState != .queued else { throw ConfidantError(.invalidState, "A conversation can be rated once an agent has joined.") }
+                guard conversation.rating == nil else { throw ConfidantError(.alreadyRated, "This conversation is already rated.") }
+                let sealed = try comment.map { try FieldCipher.seal($0, with: key, as: .ratingComment(id)) }
+                try await store.rate(conversation: id, score: score, commentSealed: sealed)
+                var event = try await appendEvent(.rated, to: id, actor: principal.author, score: score, in: store, at: nowMillis())
+                event.comment = comment
+                return (event, conversation)
+            }
+            reply(.ok)
+            await publish(.event(event), of: conversation)
+        }
+    }
+
+    // MARK: Visitors
+
+    /// Opens a conversation for a visitor, or returns the one already open on this site. With no
+    /// agent online (for the department) it fails with `no_agents_online`: the widget then offers
+    /// the offline form. Otherwise it is routed at once or queued.
+    func openConversation(
+        _ visitor: VisitorIdentity, department: DepartmentID?, name: String?, email: String?, pageURL: String?, reply: Reply
+    ) async throws {
+        let key = try await keys.dataKey(for: visitor.visitorID)
+        if let department, try await database.read({ try await $0.department(id: department) }) == nil {
+            throw ConfidantError(.invalidRequest, "There is no such department.")
+        }
+        let id = ConversationID()
+        let outcome = try await conversationLocks.withLock(id) {
+            let outcome = try await database.transaction { store -> (ConversationRecord, ConversationEventPayload?) in
+                try await saveContact(of: visitor.visitorID, name: name, email: email, key: key, in: store)
+                if let existing = try await store.openConversations(visitor: visitor.visitorID).first(where: { $0.siteId == visitor.siteID.rawValue }) {
+                    return (existing, nil)
+                }
+                try await store.lockRouting()
+                let candidates = try await store.routingCandidates(department: department, presenceCutoff: presenceCutoff())
+                guard !candidates.isEmpty else {
+                    throw ConfidantError(.noAgentsOnline, "No agent is online right now. Leave a message and we will get back to you.")
+                }
+                let now = nowMillis()
+                let sealedPage = try pageURL.map { try FieldCipher.seal($0, with: key, as: .pageURL(id)) }
+                try await store.insertConversation(id: id, site: visitor.siteID, department: department, visitor: visitor.visitorID, pageURLSealed: sealedPage, at: now)
+                let assigned = try await routeIfPossible(id, department: department, candidates: candidates, in: store, at: now)
+                guard let conversation = try await store.conversation(id: id) else { throw ConfidantError.conversationNotFound }
+                return (conversation, assigned)
+            }
+            let summary = try await database.read { store in try await self.summary(of: outcome.0, audience: .visitor, in: store) }
+            reply(.conversationOpened(summary))
+            if let assigned = outcome.1 { await publish(.event(assigned), of: outcome.0) }
+            return outcome
+        }
+        if outcome.1 == nil && outcome.0.conversationState == .queued {
+            await publishQueue(department: outcome.0.departmentID)
+        }
+    }
+
+    /// Stores a message left while no agent was online. Idempotent per client id.
+    func leaveOfflineMessage(
+        _ visitor: VisitorIdentity, clientId: String, department: DepartmentID?, name: String?, email: String?, body: String, reply: Reply
+    ) async throws {
+        let key = try await keys.dataKey(for: visitor.visitorID)
+        let id = try await database.transaction { store -> OfflineMessageID in
+            if let existing = try await store.offlineMessage(visitor: visitor.visitorID, clientId: clientId) {
+                return OfflineMessageID(trusted: existing.id)
+            }
+            if let department, try await store.department(id: department) == nil {
+                throw ConfidantError(.invalidRequest, "There is no such department.")
+            }
+            let id = OfflineMessageID()
+            try await store.insertOfflineMessage(
+                id: id, site: visitor.siteID, visitor: visitor.visitorID, department: department, clientId: clientId,
+                nameSealed: try name.map { try FieldCipher.seal($0, with: key, as: .offlineName(id)) },
+                emailSealed: try email.map { try FieldCipher.seal($0, with: key, as: .offlineEmail(id)) },
+                bodySealed: try FieldCipher.seal(body, with: key, as: .offlineBody(id))
+            )
+            return id
+        }
+        reply(.offlineAck(clientId: clientId, id: id))
+    }
+
+    private func saveContact(of visitor: VisitorID, name: String?, email: String?, key: SymmetricKey, in store: Store) async throws {
+        guard name != nil || email != nil else { return }
+        try await store.updateVisitorContact(
+            id: visitor,
+            nameSealed: try name.map { try FieldCipher.seal($0, with: key, as: .visitorName(visitor)) },
+            emailSealed: try email.map { try FieldCipher.seal($0, with: key, as: .visitorEmail(visitor)) }
+        )
+    }
+
+    // MARK: Shared helpers
+
+    /// Appends an event to a conversation's timeline with the next sequence number.
+    func appendEvent(
+        _ kind: ConversationEventKind, to conversation: ConversationID, actor: Author, agent: Author? = nil, fromAgent: Author? = nil,
+        department: DepartmentID? = nil, score: Int? = nil, in store: Store, at time: Int64
+    ) async throws -> ConversationEventPayload {
+        let seq = try await store.nextSequence(conversation: conversation)
+        let id = EventID()
+        try await store.insertEvent(
+            id: id, conversation: conversation, seq: seq, kind: kind, actorKind: actor.kind, actorId: actor.id,
+            agent: agent?.id.flatMap(AgentID.init), fromAgent: fromAgent?.id.flatMap(AgentID.init), department: department, score: score, at: time
+        )
+        return ConversationEventPayload(
+            conversationId: conversation, id: id, seq: seq, kind: kind, actor: actor, agent: agent, fromAgent: fromAgent, departmentId: department,
+            score: score, createdAt: time
+        )
+    }
+
+    /// The presence rows newer than this count as online.
+    func presenceCutoff() -> Int64 {
+        nowMillis() - settings.presenceTTL.milliseconds
+    }
+}

@@ -1,0 +1,155 @@
+public import Configuration
+import ConfidantCore
+import Foundation
+public import Logging
+import SystemPackage
+
+/// Every setting of a Confidant server. docs/configuration.md has the table: each setting's key
+/// (for the JSON file), environment variable (`CONFIDANT_` + key in upper snake case), flag and
+/// default. Precedence: command-line flag, then environment, then the file, then the default.
+public struct ConfidantConfiguration: Sendable {
+    /// Address to listen on.
+    public var host = "127.0.0.1"
+    /// Port to listen on (0 picks a free one).
+    public var port = 8080
+    /// The URL people use to reach Confidant; its origin is the one staff pages may come from.
+    /// Defaults to `http://HOST:PORT`.
+    public var publicURL: String?
+    /// Where the SQLite database, the key store and the master key live.
+    public var dataDirectory = "./confidant-data"
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite. Secret (may hold a password).
+    public var databaseURL: String?
+    /// The master key as base64 (from the environment only). Secret.
+    public var masterKeyBase64: String?
+    /// A file holding the master key as base64; default `<data-dir>/master.key`.
+    public var masterKeyFile: String?
+    /// bcrypt cost for staff passwords.
+    public var bcryptCost = 12
+    /// A staff session unused this long ends.
+    public var sessionIdleTimeout: Duration = .seconds(8 * 3600)
+    /// A staff session ends this long after sign-in.
+    public var sessionAbsoluteTimeout: Duration = .seconds(24 * 3600)
+    /// How long a visitor token is valid.
+    public var visitorTokenLifetime: Duration = .seconds(30 * 24 * 3600)
+    /// How often clients should ping.
+    public var heartbeatInterval: Duration = .seconds(25)
+    /// A staff member with no socket heartbeat for this long is offline for routing.
+    public var presenceTTL: Duration = .seconds(45)
+    /// How long a new socket may take to send `hello`.
+    public var helloTimeout: Duration = .seconds(10)
+    /// Outbound frames a socket may have queued before it is closed as too slow.
+    public var sendQueueLimit = 1024
+    /// An HTTP connection idle this long is closed.
+    public var httpIdleTimeout: Duration = .seconds(60)
+    /// Log level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: Logger.Level = .info
+    /// This process's id among nodes sharing a database.
+    public var nodeID = "node-" + UUID().uuidString.prefix(8).lowercased()
+
+    /// The defaults.
+    public init() {}
+
+    /// Reads every setting from `reader`, validating each.
+    public init(reader: ConfigReader) throws {
+        host = reader.string(forKey: "http.host", default: host)
+        port = reader.int(forKey: "http.port", default: port)
+        publicURL = reader.string(forKey: "http.publicUrl")
+        httpIdleTimeout = .seconds(reader.int(forKey: "http.idleTimeoutSeconds", default: 60))
+        dataDirectory = reader.string(forKey: "data.dir", default: dataDirectory)
+        databaseURL = reader.string(forKey: "database.url", isSecret: true)
+        masterKeyBase64 = reader.string(forKey: "keys.masterKey", isSecret: true)
+        masterKeyFile = reader.string(forKey: "keys.masterKeyFile")
+        bcryptCost = reader.int(forKey: "auth.bcryptCost", default: bcryptCost)
+        sessionIdleTimeout = .seconds(60 * reader.int(forKey: "auth.sessionIdleMinutes", default: 480))
+        sessionAbsoluteTimeout = .seconds(3600 * reader.int(forKey: "auth.sessionAbsoluteHours", default: 24))
+        visitorTokenLifetime = .seconds(86400 * reader.int(forKey: "visitor.tokenLifetimeDays", default: 30))
+        heartbeatInterval = .seconds(reader.int(forKey: "realtime.heartbeatSeconds", default: 25))
+        presenceTTL = .seconds(reader.int(forKey: "realtime.presenceTtlSeconds", default: 45))
+        helloTimeout = .seconds(reader.int(forKey: "realtime.helloTimeoutSeconds", default: 10))
+        sendQueueLimit = reader.int(forKey: "realtime.sendQueueLimit", default: sendQueueLimit)
+        nodeID = reader.string(forKey: "node.id", default: nodeID)
+        let level = reader.string(forKey: "log.level", default: "info")
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical (got '\(level)').")
+        }
+        logLevel = parsed
+        try validate()
+    }
+
+    /// Loads the configuration from flags (already parsed into config keys), the process
+    /// environment and, if named by `--config` or `CONFIDANT_CONFIG_FILE`, a JSON file.
+    public static func load(flags: [String: ConfigContent], environment: [String: String]? = nil, file: String? = nil) async throws -> ConfidantConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let secrets = SecretsSpecifier<String, String>.specific(["CONFIDANT_DATABASE_URL", "CONFIDANT_KEYS_MASTER_KEY"])
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue($0.value, isSecret: $0.key == "database.url")) })),
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "confidant"),
+        ]
+        if let path = file ?? environment["CONFIDANT_CONFIG_FILE"] {
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(path)))
+            } catch {
+                throw ConfigurationError("Cannot read the configuration file \(path): \(error)")
+            }
+        }
+        return try ConfidantConfiguration(reader: ConfigReader(providers: providers))
+    }
+
+    /// Checks ranges and formats.
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw ConfigurationError("http.port must be 0–65535.") }
+        guard (10...31).contains(bcryptCost) else { throw ConfigurationError("auth.bcryptCost must be 10–31 (12 or more in production).") }
+        guard sendQueueLimit >= 16 else { throw ConfigurationError("realtime.sendQueueLimit must be at least 16.") }
+        guard presenceTTL > heartbeatInterval else { throw ConfigurationError("realtime.presenceTtlSeconds must exceed realtime.heartbeatSeconds.") }
+        for (name, value) in [("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),
+            ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval), ("realtime.helloTimeoutSeconds", helloTimeout),
+            ("http.idleTimeoutSeconds", httpIdleTimeout)] where value <= .zero {
+            throw ConfigurationError("\(name) must be positive.")
+        }
+        if let databaseURL, !databaseURL.hasPrefix("postgres://"), !databaseURL.hasPrefix("postgresql://") {
+            throw ConfigurationError("database.url must start with postgres:// (leave it unset for the embedded SQLite).")
+        }
+        if let publicURL, Self.origin(of: publicURL) == nil {
+            throw ConfigurationError("http.publicUrl must be an http(s) URL such as https://chat.example.com.")
+        }
+    }
+
+    /// The public URL, defaulting to `http://HOST:PORT`.
+    public var effectivePublicURL: String {
+        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// The origin (`scheme://host[:port]`) of the public URL.
+    var publicOrigin: String {
+        Self.origin(of: effectivePublicURL) ?? "http://127.0.0.1:\(port)"
+    }
+
+    /// The normalized origin of a URL, or nil if it is not an http(s) URL.
+    static func origin(of url: String) -> String? {
+        guard var components = URLComponents(string: url) else { return nil }
+        components.path = ""
+        components.query = nil
+        components.fragment = nil
+        return components.string.flatMap(OriginPolicy.normalize)
+    }
+
+    /// Whether the public URL is HTTPS (cookies become `__Host-` and Secure).
+    var isSecure: Bool { effectivePublicURL.lowercased().hasPrefix("https://") }
+
+    /// The settings for logs and `confidant serve` output, secrets replaced by `<redacted>`.
+    public var redactedSummary: [(String, String)] {
+        [
+            ("http.host", host), ("http.port", String(port)), ("http.publicUrl", effectivePublicURL), ("data.dir", dataDirectory),
+            ("database", databaseURL.map(Self.redactPassword) ?? "sqlite (\(dataDirectory)/confidant.sqlite)"),
+            ("keys.masterKey", masterKeyBase64 == nil ? "file \(masterKeyFile ?? dataDirectory + "/master.key")" : "<redacted> (environment)"),
+            ("node.id", nodeID), ("log.level", logLevel.rawValue),
+        ]
+    }
+
+    /// `postgres://user:<redacted>@host/db`.
+    static func redactPassword(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "<redacted>" }
+        if components.password != nil { components.password = "<redacted>" }
+        return components.string ?? "<redacted>"
+    }
+}

@@ -1,0 +1,130 @@
+import ConfidantCore
+import Hummingbird
+
+/// Staff accounts: `GET|POST /v1/agents`, `GET|PATCH|DELETE /v1/agents/{id}` (DELETE deactivates:
+/// history keeps its author). Needs `manageStaff`, and `manageOwners` to touch owners. The last
+/// active owner can be neither demoted nor deactivated, and nobody can deactivate themselves.
+struct AgentController {
+    let database: any Database
+    let authenticator: StaffAuthenticator
+    let chat: ChatService
+
+    private struct CreateInput: Decodable {
+        let email: String
+        let displayName: String
+        let password: String
+        let role: StaffRole?
+        let maxConversations: Int?
+        let departments: [DepartmentID]?
+    }
+
+    private struct UpdateInput: Decodable {
+        let displayName: String?
+        let role: StaffRole?
+        let maxConversations: Int?
+        let departments: [DepartmentID]?
+        let active: Bool?
+        let password: String?
+    }
+
+    func addRoutes(to router: RouterGroup<AppRequestContext>) {
+        router.get("/agents") { _, context in
+            _ = try context.requireStaff(.readDirectory)
+            return ListResponse(items: try await database.read { store in
+                var views: [AgentView] = []
+                for agent in try await store.agents() { views.append(AgentView(agent, departments: try await store.departments(ofAgent: agent.agentID))) }
+                return views
+            })
+        }
+        router.get("/agents/:id") { _, context in
+            _ = try context.requireStaff(.readDirectory)
+            let id = try context.id("id", as: AgentID.self)
+            return try await database.read { store in
+                guard let agent = try await store.agent(id: id) else { throw ConfidantError(.notFound, "No such staff account.") }
+                return AgentView(agent, departments: try await store.departments(ofAgent: id))
+            }
+        }
+        router.post("/agents") { request, context -> EditedResponse<AgentView> in
+            let actor = try context.requireStaff(.manageStaff)
+            let input = try await request.decodeJSON(CreateInput.self, context: context)
+            let role = input.role ?? .agent
+            if role == .owner { try actor.require(.manageOwners) }
+            let email = try TextRules.email(input.email)
+            let name = try TextRules.singleLine(input.displayName, field: "displayName")
+            let limit = try Self.limit(input.maxConversations ?? 5)
+            let hash = try await authenticator.hashNewPassword(input.password)
+            let id = AgentID()
+            let view = try await database.transaction { store in
+                guard try await store.agent(email: email) == nil else { throw ConfidantError(.conflict, "A staff account with this e-mail exists.") }
+                try await store.insertAgent(id: id, email: email, displayName: name, passwordHash: hash, role: role, maxConversations: limit)
+                try await Self.setDepartments(input.departments ?? [], of: id, in: store)
+                return AgentView(try await store.agent(id: id)!, departments: try await store.departments(ofAgent: id))
+            }
+            return EditedResponse(status: .created, response: view)
+        }
+        router.patch("/agents/:id") { request, context in
+            let actor = try context.requireStaff(.manageStaff)
+            let id = try context.id("id", as: AgentID.self)
+            return try await update(id, with: try await request.decodeJSON(UpdateInput.self, context: context), by: actor)
+        }
+        router.delete("/agents/:id") { _, context in
+            let actor = try context.requireStaff(.manageStaff)
+            let id = try context.id("id", as: AgentID.self)
+            _ = try await update(id, with: UpdateInput(displayName: nil, role: nil, maxConversations: nil, departments: nil, active: false, password: nil), by: actor)
+            return Response(status: .noContent)
+        }
+    }
+
+    private func update(_ id: AgentID, with input: UpdateInput, by actor: StaffIdentity) async throws -> AgentView {
+        if input.role == .owner { try actor.require(.manageOwners) }
+        if input.active == false, id == actor.agentID { throw ConfidantError(.invalidRequest, "You cannot deactivate your own account.") }
+        let name = try input.displayName.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "displayName") }
+        let limit = try input.maxConversations.map { (l) throws(ConfidantError) in try Self.limit(l) }
+        let hash = try await input.password.asyncMap { try await authenticator.hashNewPassword($0) }
+        let (view, wasActive) = try await database.transaction { store -> (AgentView, Bool) in
+            guard let current = try await store.agent(id: id) else { throw ConfidantError(.notFound, "No such staff account.") }
+            if current.staffRole == .owner { try actor.require(.manageOwners) }
+            let role = input.role ?? current.staffRole
+            let active = input.active ?? current.isActive
+            if current.staffRole == .owner, current.isActive, role != .owner || !active {
+                let owners = try await store.agents().filter { $0.staffRole == .owner && $0.isActive }
+                guard owners.count > 1 else { throw ConfidantError(.invalidRequest, "The last active owner cannot be demoted or deactivated.") }
+            }
+            let updated = AgentRecord(
+                id: current.id, email: current.email, displayName: name ?? current.displayName, passwordHash: hash ?? current.passwordHash,
+                role: role.rawValue, maxConversations: limit ?? current.maxConversations, availability: current.availability,
+                active: active ? 1 : 0, lastAssignedAt: current.lastAssignedAt, createdAt: current.createdAt, updatedAt: current.updatedAt
+            )
+            try await store.updateAgent(updated)
+            if let departments = input.departments { try await Self.setDepartments(departments, of: id, in: store) }
+            return (AgentView(updated, departments: try await store.departments(ofAgent: id)), current.isActive)
+        }
+        if (wasActive && !view.active) || hash != nil || input.role != nil || input.departments != nil {
+            // Sessions carry the role and departments they were opened with: end them so that the
+            // change applies at once (issue #5 refreshes open sockets without signing out).
+            try await authenticator.endSessions(of: id)
+        }
+        if input.maxConversations != nil { await chat.drainQueue() }
+        return view
+    }
+
+    private static func limit(_ value: Int) throws(ConfidantError) -> Int {
+        guard (1...100).contains(value) else { throw ConfidantError(.invalidRequest, "maxConversations must be 1 to 100.") }
+        return value
+    }
+
+    private static func setDepartments(_ departments: [DepartmentID], of agent: AgentID, in store: Store) async throws {
+        for department in departments where try await store.department(id: department) == nil {
+            throw ConfidantError(.invalidRequest, "There is no department \(department).")
+        }
+        try await store.setDepartments(ofAgent: agent, departments)
+    }
+}
+
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

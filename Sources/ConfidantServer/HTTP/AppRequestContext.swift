@@ -1,0 +1,32 @@
+import ConfidantCore
+public import Hummingbird
+public import HummingbirdWebSocket
+import NIOCore
+
+/// The request context of every HTTP route and WebSocket handshake.
+public struct AppRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    /// The signed-in staff member, set by ``StaffSessionMiddleware`` when the session is valid.
+    var staff: StaffIdentity?
+    /// The session token presented, if any (for sign-out).
+    var sessionToken: String?
+    /// The peer's IP address.
+    let remoteAddress: String
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// Request bodies larger than this are refused with 413 before they are read whole.
+    public var maxUploadSize: Int { Limits.maxRequestBodyBytes }
+
+    /// The signed-in staff member holding `permission`; throws `unauthenticated` or `forbidden`.
+    func requireStaff(_ permission: Permission) throws(ConfidantError) -> StaffIdentity {
+        guard let staff else { throw ConfidantError.unauthenticated }
+        try staff.require(permission)
+        return staff
+    }
+}

@@ -1,0 +1,111 @@
+import ConfidantCore
+import Hummingbird
+
+/// Sites and departments: `GET|POST /v1/sites`, `GET|PATCH|DELETE /v1/sites/{id}`, and the same
+/// under `/v1/departments`. Reading needs `readDirectory`; changing needs `manageSites` /
+/// `manageDepartments`.
+struct DirectoryController {
+    let database: any Database
+
+    private struct SiteInput: Decodable {
+        let name: String?
+        let allowedOrigins: [String]?
+    }
+
+    private struct DepartmentInput: Decodable {
+        let name: String
+    }
+
+    func addRoutes(to router: RouterGroup<AppRequestContext>) {
+        router.get("/sites") { _, context in
+            _ = try context.requireStaff(.readDirectory)
+            return ListResponse(items: try await database.read { try await $0.sites() }.map(SiteView.init))
+        }
+        router.post("/sites") { request, context -> EditedResponse<SiteView> in
+            _ = try context.requireStaff(.manageSites)
+            let input = try await request.decodeJSON(SiteInput.self, context: context)
+            guard let rawName = input.name else { throw ConfidantError(.invalidRequest, "Missing field 'name'.") }
+            let name = try TextRules.singleLine(rawName, field: "name")
+            let origins = try Self.origins(input.allowedOrigins ?? [])
+            let id = SiteID()
+            let site = try await database.transaction { store in
+                try await store.insertSite(id: id, widgetKey: "cf_" + Base64URL.random(bytes: 18), name: name, allowedOrigins: origins)
+                return try await store.site(id: id)!
+            }
+            return EditedResponse(status: .created, response: SiteView(site))
+        }
+        router.get("/sites/:id") { _, context in
+            _ = try context.requireStaff(.readDirectory)
+            let id = try context.id("id", as: SiteID.self)
+            guard let site = try await database.read({ try await $0.site(id: id) }) else { throw ConfidantError(.notFound, "No such site.") }
+            return SiteView(site)
+        }
+        router.patch("/sites/:id") { request, context in
+            _ = try context.requireStaff(.manageSites)
+            let id = try context.id("id", as: SiteID.self)
+            let input = try await request.decodeJSON(SiteInput.self, context: context)
+            let name = try input.name.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "name") }
+            let origins = try input.allowedOrigins.map { (o) throws(ConfidantError) in try Self.origins(o) }
+            return try await database.transaction { store in
+                guard let site = try await store.site(id: id) else { throw ConfidantError(.notFound, "No such site.") }
+                _ = try await store.updateSite(id: id, name: name ?? site.name, allowedOrigins: origins ?? site.origins)
+                return SiteView(try await store.site(id: id)!)
+            }
+        }
+        router.delete("/sites/:id") { _, context in
+            _ = try context.requireStaff(.manageSites)
+            let id = try context.id("id", as: SiteID.self)
+            guard try await database.transaction({ try await $0.deleteSite(id: id) }) else { throw ConfidantError(.notFound, "No such site.") }
+            return Response(status: .noContent)
+        }
+
+        router.get("/departments") { _, context in
+            _ = try context.requireStaff(.readDirectory)
+            return ListResponse(items: try await database.read { try await $0.departments() }.map(DepartmentView.init))
+        }
+        router.post("/departments") { request, context -> EditedResponse<DepartmentView> in
+            _ = try context.requireStaff(.manageDepartments)
+            let name = try TextRules.singleLine(try await request.decodeJSON(DepartmentInput.self, context: context).name, field: "name")
+            let id = DepartmentID()
+            let department = try await database.transaction { store in
+                guard try await !store.departments().contains(where: { $0.name == name }) else {
+                    throw ConfidantError(.conflict, "A department with this name exists.")
+                }
+                try await store.insertDepartment(id: id, name: name)
+                return try await store.department(id: id)!
+            }
+            return EditedResponse(status: .created, response: DepartmentView(department))
+        }
+        router.patch("/departments/:id") { request, context in
+            _ = try context.requireStaff(.manageDepartments)
+            let id = try context.id("id", as: DepartmentID.self)
+            let name = try TextRules.singleLine(try await request.decodeJSON(DepartmentInput.self, context: context).name, field: "name")
+            return try await database.transaction { store in
+                guard try await !store.departments().contains(where: { $0.name == name && $0.id != id.rawValue }) else {
+                    throw ConfidantError(.conflict, "A department with this name exists.")
+                }
+                guard try await store.renameDepartment(id: id, name: name) else { throw ConfidantError(.notFound, "No such department.") }
+                return DepartmentView(try await store.department(id: id)!)
+            }
+        }
+        router.delete("/departments/:id") { _, context in
+            _ = try context.requireStaff(.manageDepartments)
+            let id = try context.id("id", as: DepartmentID.self)
+            guard try await database.transaction({ try await $0.deleteDepartment(id: id) }) else { throw ConfidantError(.notFound, "No such department.") }
+            return Response(status: .noContent)
+        }
+    }
+
+    /// Validates and normalizes allowed origins (`https://shop.example`), at most 50.
+    static func origins(_ list: [String]) throws(ConfidantError) -> [String] {
+        guard list.count <= 50 else { throw ConfidantError(.invalidRequest, "At most 50 allowed origins.") }
+        var result: [String] = []
+        for origin in list {
+            guard let normalized = OriginPolicy.normalize(origin) else {
+                throw ConfidantError(.invalidRequest, "'\(origin.prefix(100))' is not an origin like https://shop.example.")
+            }
+            if !result.contains(normalized) { result.append(normalized) }
+        }
+        return result
+    }
+}

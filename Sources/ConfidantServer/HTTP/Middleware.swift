@@ -1,0 +1,62 @@
+import ConfidantCore
+import HTTPTypes
+import Hummingbird
+
+/// Resolves the session cookie into a ``StaffIdentity`` on the context. It never rejects: routes
+/// that need staff sit behind ``RequireStaffMiddleware``.
+struct StaffSessionMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let authenticator: StaffAuthenticator
+    let cookie: SessionCookie
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let token = cookie.token(in: request) {
+            context.sessionToken = token
+            context.staff = try await authenticator.identity(forToken: token)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Deny by default: every route added after this middleware needs a signed-in staff member.
+/// (Which staff member may do what is checked by each route through ``AccessPolicy``.)
+struct RequireStaffMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard context.staff != nil else { throw ConfidantError.unauthenticated }
+        return try await next(request, context)
+    }
+}
+
+/// Refuses state-changing requests from other origins (CSRF): a browser always sends `Origin`
+/// on such requests, and `Sec-Fetch-Site` where supported. Non-browser clients send neither.
+struct SameOriginMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let origins: OriginPolicy
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if ![.get, .head, .options].contains(request.method) {
+            let site = request.headers[.init("Sec-Fetch-Site")!]
+            guard origins.allowsStaff(origin: request.headers[.origin]), site == nil || site == "same-origin" || site == "none" else {
+                throw ConfidantError(.crossOrigin, "Cross-origin requests may not change anything.")
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Headers every API response carries. (Pages get their full Content-Security-Policy with the
+/// front ends, issue #3; TLS and HSTS with issue #6.)
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        response.headers[.cacheControl] = "no-store"
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        response.headers[.init("Cross-Origin-Resource-Policy")!] = "same-origin"
+        return response
+    }
+}

@@ -1,0 +1,178 @@
+/// The data store's schema history. Add a migration at the end; never edit an applied one.
+///
+/// Conventions that keep one set of queries valid on SQLite and PostgreSQL: ids are TEXT
+/// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
+/// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
+enum Schema {
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial])
+
+    static let initial = Migration(version: 1, name: "chat core") { kind in
+        let blob = kind.blobType
+        return [
+            """
+            CREATE TABLE sites (
+                id TEXT PRIMARY KEY,
+                widget_key TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                allowed_origins TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE departments (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE agents (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                display_name TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                max_conversations BIGINT NOT NULL,
+                availability TEXT NOT NULL,
+                active BIGINT NOT NULL,
+                last_assigned_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE agent_departments (
+                agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                department_id TEXT NOT NULL REFERENCES departments(id) ON DELETE CASCADE,
+                PRIMARY KEY (agent_id, department_id)
+            )
+            """,
+            "CREATE INDEX agent_departments_by_department ON agent_departments (department_id)",
+            """
+            CREATE TABLE agent_presence (
+                agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                node_id TEXT NOT NULL,
+                connections BIGINT NOT NULL,
+                seen_at BIGINT NOT NULL,
+                PRIMARY KEY (agent_id, node_id)
+            )
+            """,
+            """
+            CREATE TABLE sessions (
+                token_hash TEXT PRIMARY KEY,
+                agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                user_agent TEXT NOT NULL,
+                address TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_by_agent ON sessions (agent_id)",
+            """
+            CREATE TABLE visitors (
+                id TEXT PRIMARY KEY,
+                site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                name_sealed \(blob),
+                email_sealed \(blob),
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE conversations (
+                id TEXT PRIMARY KEY,
+                site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                department_id TEXT REFERENCES departments(id) ON DELETE SET NULL,
+                visitor_id TEXT NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
+                state TEXT NOT NULL,
+                agent_id TEXT REFERENCES agents(id) ON DELETE SET NULL,
+                last_seq BIGINT NOT NULL,
+                page_url_sealed \(blob),
+                rating BIGINT,
+                rating_comment_sealed \(blob),
+                created_at BIGINT NOT NULL,
+                queued_at BIGINT NOT NULL,
+                assigned_at BIGINT,
+                closed_at BIGINT,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX conversations_by_state ON conversations (state, queued_at)",
+            "CREATE INDEX conversations_by_agent ON conversations (agent_id, state)",
+            "CREATE INDEX conversations_by_visitor ON conversations (visitor_id, state)",
+            "CREATE INDEX conversations_by_created ON conversations (created_at)",
+            """
+            CREATE TABLE messages (
+                id TEXT PRIMARY KEY,
+                conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                seq BIGINT NOT NULL,
+                client_id TEXT NOT NULL,
+                author_kind TEXT NOT NULL,
+                author_id TEXT NOT NULL,
+                visibility TEXT NOT NULL,
+                body_sealed \(blob) NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (conversation_id, seq),
+                UNIQUE (conversation_id, author_kind, author_id, client_id)
+            )
+            """,
+            """
+            CREATE TABLE conversation_events (
+                id TEXT PRIMARY KEY,
+                conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                seq BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                actor_kind TEXT NOT NULL,
+                actor_id TEXT,
+                agent_id TEXT,
+                from_agent_id TEXT,
+                department_id TEXT,
+                score BIGINT,
+                created_at BIGINT NOT NULL,
+                UNIQUE (conversation_id, seq)
+            )
+            """,
+            """
+            CREATE TABLE read_markers (
+                conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                reader_kind TEXT NOT NULL,
+                reader_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (conversation_id, reader_kind, reader_id)
+            )
+            """,
+            """
+            CREATE TABLE canned_responses (
+                id TEXT PRIMARY KEY,
+                scope TEXT NOT NULL,
+                shortcut TEXT NOT NULL,
+                body TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (scope, shortcut)
+            )
+            """,
+            """
+            CREATE TABLE offline_messages (
+                id TEXT PRIMARY KEY,
+                site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                visitor_id TEXT NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
+                department_id TEXT REFERENCES departments(id) ON DELETE SET NULL,
+                client_id TEXT NOT NULL,
+                name_sealed \(blob),
+                email_sealed \(blob),
+                body_sealed \(blob) NOT NULL,
+                created_at BIGINT NOT NULL,
+                handled_at BIGINT,
+                handled_by TEXT REFERENCES agents(id) ON DELETE SET NULL,
+                UNIQUE (visitor_id, client_id)
+            )
+            """,
+            "CREATE INDEX offline_messages_by_created ON offline_messages (created_at)",
+        ]
+    }
+}

@@ -1,0 +1,123 @@
+import ConfidantCore
+import Foundation
+import SQLKit
+
+// Visitors, offline messages and canned responses.
+
+/// A row of `visitors`. Name and e-mail are sealed with the visitor's data key.
+struct VisitorRecord: Decodable, Sendable {
+    let id: String
+    let siteId: String
+    let nameSealed: Data?
+    let emailSealed: Data?
+    let createdAt: Int64
+    let lastSeenAt: Int64
+}
+
+/// A row of `offline_messages`.
+struct OfflineMessageRecord: Decodable, Sendable {
+    let id: String
+    let siteId: String
+    let visitorId: String
+    let departmentId: String?
+    let clientId: String
+    let nameSealed: Data?
+    let emailSealed: Data?
+    let bodySealed: Data
+    let createdAt: Int64
+    let handledAt: Int64?
+    let handledBy: String?
+}
+
+/// A row of `canned_responses`. `scope` is a department id, or empty for every department.
+struct CannedResponseRecord: Decodable, Sendable {
+    let id: String
+    let scope: String
+    let shortcut: String
+    let body: String
+    let createdAt: Int64
+    let updatedAt: Int64
+}
+
+extension Store {
+    // MARK: Visitors
+
+    func insertVisitor(id: VisitorID, site: SiteID) async throws {
+        let now = nowMillis()
+        try await run("INSERT INTO visitors (id, site_id, created_at, last_seen_at) VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: now), \(bind: now))")
+    }
+
+    func visitor(id: VisitorID) async throws -> VisitorRecord? {
+        try await first("SELECT * FROM visitors WHERE id = \(bind: id.rawValue)", as: VisitorRecord.self)
+    }
+
+    func updateVisitorContact(id: VisitorID, nameSealed: Data?, emailSealed: Data?) async throws {
+        if let nameSealed { try await run("UPDATE visitors SET name_sealed = \(bind: nameSealed) WHERE id = \(bind: id.rawValue)") }
+        if let emailSealed { try await run("UPDATE visitors SET email_sealed = \(bind: emailSealed) WHERE id = \(bind: id.rawValue)") }
+    }
+
+    func touchVisitor(id: VisitorID) async throws {
+        try await run("UPDATE visitors SET last_seen_at = \(bind: nowMillis()) WHERE id = \(bind: id.rawValue)")
+    }
+
+    // MARK: Offline messages
+
+    func insertOfflineMessage(
+        id: OfflineMessageID, site: SiteID, visitor: VisitorID, department: DepartmentID?, clientId: String,
+        nameSealed: Data?, emailSealed: Data?, bodySealed: Data
+    ) async throws {
+        try await run("""
+            INSERT INTO offline_messages (id, site_id, visitor_id, department_id, client_id, name_sealed, email_sealed, body_sealed, created_at)
+            VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: visitor.rawValue), \(bind: department?.rawValue), \(bind: clientId),
+                    \(bind: nameSealed), \(bind: emailSealed), \(bind: bodySealed), \(bind: nowMillis()))
+            """)
+    }
+
+    func offlineMessage(visitor: VisitorID, clientId: String) async throws -> OfflineMessageRecord? {
+        try await first("SELECT * FROM offline_messages WHERE visitor_id = \(bind: visitor.rawValue) AND client_id = \(bind: clientId)", as: OfflineMessageRecord.self)
+    }
+
+    func offlineMessage(id: OfflineMessageID) async throws -> OfflineMessageRecord? {
+        try await first("SELECT * FROM offline_messages WHERE id = \(bind: id.rawValue)", as: OfflineMessageRecord.self)
+    }
+
+    func offlineMessages(includeHandled: Bool, limit: Int) async throws -> [OfflineMessageRecord] {
+        if includeHandled {
+            return try await all("SELECT * FROM offline_messages ORDER BY created_at DESC, id LIMIT \(bind: limit)", as: OfflineMessageRecord.self)
+        }
+        return try await all("SELECT * FROM offline_messages WHERE handled_at IS NULL ORDER BY created_at DESC, id LIMIT \(bind: limit)", as: OfflineMessageRecord.self)
+    }
+
+    func markOfflineMessageHandled(id: OfflineMessageID, by agent: AgentID) async throws {
+        try await run("UPDATE offline_messages SET handled_at = \(bind: nowMillis()), handled_by = \(bind: agent.rawValue) WHERE id = \(bind: id.rawValue)")
+    }
+
+    // MARK: Canned responses
+
+    func insertCannedResponse(id: CannedResponseID, scope: DepartmentID?, shortcut: String, body: String) async throws {
+        let now = nowMillis()
+        try await run("""
+            INSERT INTO canned_responses (id, scope, shortcut, body, created_at, updated_at)
+            VALUES (\(bind: id.rawValue), \(bind: scope?.rawValue ?? ""), \(bind: shortcut), \(bind: body), \(bind: now), \(bind: now))
+            """)
+    }
+
+    func updateCannedResponse(id: CannedResponseID, scope: DepartmentID?, shortcut: String, body: String) async throws -> Bool {
+        try await first("""
+            UPDATE canned_responses SET scope = \(bind: scope?.rawValue ?? ""), shortcut = \(bind: shortcut), body = \(bind: body), updated_at = \(bind: nowMillis())
+            WHERE id = \(bind: id.rawValue) RETURNING id
+            """, as: IDRow.self) != nil
+    }
+
+    func deleteCannedResponse(id: CannedResponseID) async throws -> Bool {
+        try await first("DELETE FROM canned_responses WHERE id = \(bind: id.rawValue) RETURNING id", as: IDRow.self) != nil
+    }
+
+    func cannedResponse(id: CannedResponseID) async throws -> CannedResponseRecord? {
+        try await first("SELECT * FROM canned_responses WHERE id = \(bind: id.rawValue)", as: CannedResponseRecord.self)
+    }
+
+    func cannedResponses() async throws -> [CannedResponseRecord] {
+        try await all("SELECT * FROM canned_responses ORDER BY shortcut, scope, id", as: CannedResponseRecord.self)
+    }
+}

@@ -1,0 +1,273 @@
+import ConfidantCore
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import Synchronization
+
+/// Settings of the WebSocket endpoints.
+struct RealtimeSettings: Sendable {
+    /// How long a new socket may take to send `hello`.
+    var helloTimeout: Duration
+    /// How many outbound items a socket may have queued before it is closed as too slow.
+    var sendQueueLimit: Int
+}
+
+/// Which endpoint a socket came in on, with what the handshake established.
+enum SocketEndpoint: Sendable {
+    /// `/v1/ws/visitor`; the visitor token arrives in `hello`. `origin` is the handshake's
+    /// Origin header, checked against the site once the token names it.
+    case visitor(origin: String?)
+    /// `/v1/ws/agent`; the session was checked at the handshake.
+    case staff(StaffIdentity)
+}
+
+/// Serves one WebSocket from `hello` to close: every inbound frame is decoded and validated by
+/// ``FrameCodec``, checked against what the endpoint may send, and handed to the ``ChatService``;
+/// every outbound frame leaves through the socket's bounded queue, written by a single writer.
+struct SocketSession: Sendable {
+    let chat: ChatService
+    let visitorTokens: VisitorTokens
+    let origins: OriginPolicy
+    let settings: RealtimeSettings
+    let logger: Logger
+
+    /// Runs the socket until either side closes it.
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, endpoint: SocketEndpoint) async {
+        let audience: Audience = if case .staff = endpoint { .staff } else { .visitor }
+        let (connection, queue) = SocketConnection.make(audience: audience, limit: settings.sendQueueLimit)
+        let state = ConnectionState()
+        let helloTimer = Task { [settings] in
+            try await Task.sleep(for: settings.helloTimeout)
+            if state.principal == nil {
+                connection.send(.close(code: CloseCode.helloTimeout, reason: "hello expected"))
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.write(queue, to: outbound, connection: connection) }
+            await read(inbound, connection: connection, endpoint: endpoint, state: state)
+            helloTimer.cancel()
+            connection.finish()
+        }
+        await chat.hub.unsubscribe(connection)
+        if case .staff(let staff)? = state.principal { await chat.staffDisconnected(staff) }
+    }
+
+    // MARK: Reading
+
+    private func read(_ inbound: WebSocketInboundStream, connection: SocketConnection, endpoint: SocketEndpoint, state: ConnectionState) async {
+        do {
+            for try await message in inbound.messages(maxSize: Limits.maxFrameBytes) {
+                guard case .text(let text) = message else {
+                    reply(.error(ConfidantError(.binaryNotSupported, "Send JSON text frames; binary frames are not supported.")), ref: nil, on: connection)
+                    continue
+                }
+                let envelope: ClientEnvelope
+                do {
+                    envelope = try FrameCodec.decodeClientFrame(text)
+                } catch {
+                    reply(.error(error.error), ref: error.ref, on: connection)
+                    continue
+                }
+                if let principal = state.principal {
+                    await handle(envelope, from: principal, on: connection)
+                } else if case .hello(let version, let token, let resume) = envelope.frame {
+                    guard let principal = await hello(version: version, token: token, resume: resume, ref: envelope.ref, endpoint: endpoint, connection: connection) else {
+                        return
+                    }
+                    state.principal = principal
+                } else {
+                    reply(.error(ConfidantError(.helloRequired, "Send hello first.")), ref: envelope.ref, on: connection)
+                }
+            }
+        } catch {
+            // The WebSocket layer already closed the socket with the right code (1007 invalid
+            // UTF-8, 1009 too large, 1002 protocol error); nothing else to do.
+            logger.debug("Socket closed by error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Authenticates the socket, joins its topics, sends `welcome` and replays what it missed.
+    /// Returns nil (after queueing a close) when the socket must not continue.
+    private func hello(
+        version: Int, token: String?, resume: [ResumePoint], ref: String?, endpoint: SocketEndpoint, connection: SocketConnection
+    ) async -> Principal? {
+        guard ProtocolVersion.supported.contains(version) else {
+            refuse(ConfidantError(.unsupportedProtocol, "This server speaks protocol \(ProtocolVersion.supported.sorted()); you asked for \(version)."), ref: ref, code: CloseCode.unsupportedProtocol, on: connection)
+            return nil
+        }
+        do {
+            let principal: Principal
+            let topics: [Topic]
+            switch endpoint {
+            case .visitor(let origin):
+                guard let token, let visitor = visitorTokens.verify(token), try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) }) != nil else {
+                    refuse(ConfidantError(.unauthenticated, "The visitor token is missing, expired or invalid; ask for a new one."), ref: ref, code: CloseCode.unauthenticated, on: connection)
+                    return nil
+                }
+                guard try await origins.allowsVisitor(origin: origin, site: visitor.siteID) else {
+                    refuse(ConfidantError(.crossOrigin, "This page's origin may not use this site's chat."), ref: ref, code: CloseCode.forbiddenOrigin, on: connection)
+                    return nil
+                }
+                principal = .visitor(visitor)
+                topics = [.visitor(visitor.visitorID)]
+            case .staff(let staff):
+                principal = .staff(staff)
+                topics = chat.staffTopics(for: staff)
+            }
+            let allowed = await resumable(resume, for: principal, on: connection)
+            for point in allowed { connection.send(.beginCatchUp(point.conversationId)) }
+            await chat.hub.subscribe(connection, to: topics)
+            let welcome: Welcome
+            switch principal {
+            case .visitor(let visitor): welcome = try await chat.welcome(visitor: visitor)
+            case .staff(let staff): welcome = try await chat.welcome(staff: staff)
+            }
+            reply(.welcome(welcome), ref: ref, on: connection)
+            for point in allowed { await catchUp(point, for: principal, ref: nil, on: connection) }
+            if case .staff(let staff) = principal { try await chat.staffConnected(staff) }
+            return principal
+        } catch {
+            logger.error("hello failed", metadata: ["error": "\(error)"])
+            refuse(ConfidantError(.internalError, "The server could not start this session; try again."), ref: ref, code: CloseCode.serverError, on: connection)
+            return nil
+        }
+    }
+
+    /// The resume points the principal may access; an error frame for each other one.
+    private func resumable(_ points: [ResumePoint], for principal: Principal, on connection: SocketConnection) async -> [ResumePoint] {
+        var allowed: [ResumePoint] = []
+        for point in points {
+            do {
+                _ = try await chat.readAccessibleConversation(point.conversationId, for: principal)
+                allowed.append(point)
+            } catch {
+                reply(.error(ConfidantError.conversationNotFound, conversationId: point.conversationId), ref: nil, on: connection)
+            }
+        }
+        return allowed
+    }
+
+    /// Sends every entry after `point.afterSeq`, then `sync.done`. Live entries that arrive
+    /// meanwhile are held by the writer and sent after, without duplicates.
+    private func catchUp(_ point: ResumePoint, for principal: Principal, ref: String?, on connection: SocketConnection) async {
+        do {
+            let (entries, lastSeq) = try await chat.timeline(principal, conversation: point.conversationId, after: point.afterSeq)
+            let frames = entries.map { (seq: $0.seq, text: FrameCodec.encode(ServerEnvelope($0.frame))) }
+            let done = FrameCodec.encode(ServerEnvelope(ref: ref, .syncDone(conversationId: point.conversationId, lastSeq: lastSeq)))
+            connection.send(.catchUp(point.conversationId, entries: frames, done: done))
+        } catch {
+            let failure = (error as? ConfidantError) ?? ConfidantError(.internalError, "The conversation could not be read.")
+            connection.send(.catchUp(point.conversationId, entries: [], done: FrameCodec.encode(ServerEnvelope(ref: ref, .error(failure, conversationId: point.conversationId)))))
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func handle(_ envelope: ClientEnvelope, from principal: Principal, on connection: SocketConnection) async {
+        let ref = envelope.ref
+        let respond: Reply = { frame in reply(frame, ref: ref, on: connection) }
+        do {
+            switch (envelope.frame, principal) {
+            case (.ping(let t), _):
+                respond(.pong(t: t))
+            case (.hello, _):
+                throw ConfidantError(.invalidState, "This socket already said hello.")
+            case (.sendMessage(let id, let clientId, let body, let visibility), _):
+                try await chat.sendMessage(principal, conversation: id, clientId: clientId, body: body, visibility: visibility, origin: connection.id, reply: respond)
+            case (.typing(let id, let active, let visibility), _):
+                try await chat.typing(principal, conversation: id, active: active, visibility: visibility, origin: connection.id)
+            case (.read(let id, let seq), _):
+                try await chat.markRead(principal, conversation: id, seq: seq, origin: connection.id, reply: respond)
+            case (.sync(let id, let afterSeq), _):
+                _ = try await chat.readAccessibleConversation(id, for: principal)
+                connection.send(.beginCatchUp(id))
+                await catchUp(ResumePoint(conversationId: id, afterSeq: afterSeq), for: principal, ref: ref, on: connection)
+            case (.close(let id), _):
+                try await chat.close(principal, conversation: id, reply: respond)
+            case (.openConversation(let department, let name, let email, let pageURL), .visitor(let visitor)):
+                try await chat.openConversation(visitor, department: department, name: name, email: email, pageURL: pageURL, reply: respond)
+            case (.rate(let id, let score, let comment), .visitor(let visitor)):
+                try await chat.rate(visitor, conversation: id, score: score, comment: comment, reply: respond)
+            case (.leaveOfflineMessage(let clientId, let department, let name, let email, let body), .visitor(let visitor)):
+                try await chat.leaveOfflineMessage(visitor, clientId: clientId, department: department, name: name, email: email, body: body, reply: respond)
+            case (.setAvailability(let availability), .staff(let staff)):
+                try await chat.setAvailability(staff, availability, reply: respond)
+            case (.accept(let id), .staff(let staff)):
+                try await chat.accept(staff, conversation: id, reply: respond)
+            case (.transfer(let id, let toAgent, let toDepartment), .staff(let staff)):
+                try await chat.transfer(staff, conversation: id, toAgent: toAgent, toDepartment: toDepartment, reply: respond)
+            case (.openConversation, .staff), (.rate, .staff), (.leaveOfflineMessage, .staff):
+                throw ConfidantError(.forbidden, "The \(envelope.frame.type) frame is for visitors.")
+            case (.setAvailability, .visitor), (.accept, .visitor), (.transfer, .visitor):
+                throw ConfidantError(.forbidden, "The \(envelope.frame.type) frame is for staff.")
+            }
+        } catch let error as ConfidantError {
+            respond(.error(error, conversationId: envelope.frame.conversationId))
+        } catch {
+            logger.error("Frame failed", metadata: ["type": "\(envelope.frame.type)", "error": "\(error)"])
+            respond(.error(ConfidantError(.internalError, "The server could not handle this frame; nothing was stored."), conversationId: envelope.frame.conversationId))
+        }
+    }
+
+    private func reply(_ frame: ServerFrame, ref: String?, on connection: SocketConnection) {
+        connection.send(.frame(FrameCodec.encode(ServerEnvelope(ref: ref, frame))))
+    }
+
+    private func refuse(_ error: ConfidantError, ref: String?, code: UInt16, on connection: SocketConnection) {
+        reply(.error(error), ref: ref, on: connection)
+        connection.send(.close(code: code, reason: error.code.rawValue))
+    }
+
+    // MARK: Writing
+
+    /// The socket's only writer. Drops timeline entries already sent, holds live entries of a
+    /// conversation while its catch-up is being read, and closes the socket when told to or when
+    /// the queue overflowed.
+    private static func write(_ queue: AsyncStream<Outbound>, to outbound: WebSocketOutboundWriter, connection: SocketConnection) async {
+        var lastSent: [ConversationID: Int64] = [:]
+        var held: [ConversationID: [(seq: Int64, text: String)]] = [:]
+        do {
+            for await item in queue {
+                switch item {
+                case .frame(let text):
+                    try await outbound.write(.text(text))
+                case .entry(let conversation, let seq, let text):
+                    if held[conversation] != nil {
+                        held[conversation]!.append((seq, text))
+                    } else if seq > lastSent[conversation, default: 0] {
+                        try await outbound.write(.text(text))
+                        lastSent[conversation] = seq
+                    }
+                case .beginCatchUp(let conversation):
+                    held[conversation] = held[conversation] ?? []
+                case .catchUp(let conversation, let entries, let done):
+                    for entry in entries + (held.removeValue(forKey: conversation) ?? []) where entry.seq > lastSent[conversation, default: 0] {
+                        try await outbound.write(.text(entry.text))
+                        lastSent[conversation] = entry.seq
+                    }
+                    try await outbound.write(.text(done))
+                case .close(let code, let reason):
+                    try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
+                    return
+                }
+            }
+            if connection.didOverflow {
+                try await outbound.close(.init(codeNumber: Int(CloseCode.tryAgainLater)), reason: "slow consumer")
+            }
+        } catch {
+            // The peer went away; the reader sees the end too.
+        }
+    }
+}
+
+/// What one socket has established so far. Read and written by its reader task only, and read
+/// by its hello timer.
+private final class ConnectionState: Sendable {
+    private let value = Mutex<Principal?>(nil)
+
+    var principal: Principal? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}

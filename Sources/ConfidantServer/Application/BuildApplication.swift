@@ -52,7 +52,7 @@ public func buildApplication(
     )
     let webSocketRouter = Router(context: AppRequestContext.self)
     webSocketRouter.ws("/v1/ws/visitor") { inbound, outbound, context in
-        await sessions.run(inbound: inbound, outbound: outbound, endpoint: .visitor(origin: context.request.headers[.origin]))
+        try await sessions.run(inbound: inbound, outbound: outbound, endpoint: .visitor(origin: context.request.headers[.origin]))
     }
     webSocketRouter.add(middleware: StaffSessionMiddleware(authenticator: authenticator, cookie: cookie))
     webSocketRouter.ws("/v1/ws/agent") { request, context in
@@ -61,7 +61,7 @@ public func buildApplication(
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
         guard let staff = context.requestContext.staff else { return }
-        await sessions.run(inbound: inbound, outbound: outbound, endpoint: .staff(staff))
+        try await sessions.run(inbound: inbound, outbound: outbound, endpoint: .staff(staff))
     }
 
     var app = Application(

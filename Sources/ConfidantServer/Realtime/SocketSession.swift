@@ -32,8 +32,9 @@ struct SocketSession: Sendable {
     let settings: RealtimeSettings
     let logger: Logger
 
-    /// Runs the socket until either side closes it.
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, endpoint: SocketEndpoint) async {
+    /// Runs the socket until either side closes it. Rethrows the WebSocket layer's protocol
+    /// errors (invalid UTF-8, message too large) so that it closes with their codes (1007, 1009).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, endpoint: SocketEndpoint) async throws {
         let audience: Audience = if case .staff = endpoint { .staff } else { .visitor }
         let (connection, queue) = SocketConnection.make(audience: audience, limit: settings.sendQueueLimit)
         let state = ConnectionState()
@@ -43,47 +44,49 @@ struct SocketSession: Sendable {
                 connection.send(.close(code: CloseCode.helloTimeout, reason: "hello expected"))
             }
         }
-        await withTaskGroup(of: Void.self) { group in
+        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await Self.write(queue, to: outbound, connection: connection) }
-            await read(inbound, connection: connection, endpoint: endpoint, state: state)
-            helloTimer.cancel()
-            connection.finish()
+            defer {
+                helloTimer.cancel()
+                connection.finish()
+            }
+            do {
+                try await read(inbound, connection: connection, endpoint: endpoint, state: state)
+                return nil
+            } catch {
+                return error
+            }
         }
         await chat.hub.unsubscribe(connection)
         if case .staff(let staff)? = state.principal { await chat.staffDisconnected(staff) }
+        if let failure { throw failure }
     }
 
     // MARK: Reading
 
-    private func read(_ inbound: WebSocketInboundStream, connection: SocketConnection, endpoint: SocketEndpoint, state: ConnectionState) async {
-        do {
-            for try await message in inbound.messages(maxSize: Limits.maxFrameBytes) {
-                guard case .text(let text) = message else {
-                    reply(.error(ConfidantError(.binaryNotSupported, "Send JSON text frames; binary frames are not supported.")), ref: nil, on: connection)
-                    continue
-                }
-                let envelope: ClientEnvelope
-                do {
-                    envelope = try FrameCodec.decodeClientFrame(text)
-                } catch {
-                    reply(.error(error.error), ref: error.ref, on: connection)
-                    continue
-                }
-                if let principal = state.principal {
-                    await handle(envelope, from: principal, on: connection)
-                } else if case .hello(let version, let token, let resume) = envelope.frame {
-                    guard let principal = await hello(version: version, token: token, resume: resume, ref: envelope.ref, endpoint: endpoint, connection: connection) else {
-                        return
-                    }
-                    state.principal = principal
-                } else {
-                    reply(.error(ConfidantError(.helloRequired, "Send hello first.")), ref: envelope.ref, on: connection)
-                }
+    private func read(_ inbound: WebSocketInboundStream, connection: SocketConnection, endpoint: SocketEndpoint, state: ConnectionState) async throws {
+        for try await message in inbound.messages(maxSize: Limits.maxFrameBytes) {
+            guard case .text(let text) = message else {
+                reply(.error(ConfidantError(.binaryNotSupported, "Send JSON text frames; binary frames are not supported.")), ref: nil, on: connection)
+                continue
             }
-        } catch {
-            // The WebSocket layer already closed the socket with the right code (1007 invalid
-            // UTF-8, 1009 too large, 1002 protocol error); nothing else to do.
-            logger.debug("Socket closed by error", metadata: ["error": "\(error)"])
+            let envelope: ClientEnvelope
+            do {
+                envelope = try FrameCodec.decodeClientFrame(text)
+            } catch {
+                reply(.error(error.error), ref: error.ref, on: connection)
+                continue
+            }
+            if let principal = state.principal {
+                await handle(envelope, from: principal, on: connection)
+            } else if case .hello(let version, let token, let resume) = envelope.frame {
+                guard let principal = await hello(version: version, token: token, resume: resume, ref: envelope.ref, endpoint: endpoint, connection: connection) else {
+                    return
+                }
+                state.principal = principal
+            } else {
+                reply(.error(ConfidantError(.helloRequired, "Send hello first.")), ref: envelope.ref, on: connection)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import ConfidantCore
+public import Foundation
 public import Hummingbird
 public import HummingbirdWebSocket
 import NIOCore
@@ -22,6 +23,13 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
 
     /// Request bodies larger than this are refused with 413 before they are read whole.
     public var maxUploadSize: Int { Limits.maxRequestBodyBytes }
+
+    /// JSON responses as the WebSocket frames write them (no `\/` escapes).
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }
 
     /// The signed-in staff member holding `permission`; throws `unauthenticated` or `forbidden`.
     func requireStaff(_ permission: Permission) throws(ConfidantError) -> StaffIdentity {

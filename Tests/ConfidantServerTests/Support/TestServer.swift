@@ -31,13 +31,24 @@ struct TestVisitor: Sendable, Decodable {
     let siteId: SiteID
 }
 
+/// An HTTP response as tests see it.
+struct HTTPReply: Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: ByteBuffer
+}
+
+/// Sends one HTTP request to a server.
+typealias HTTPTransport = @Sendable (_ method: HTTPRequest.Method, _ path: String, _ headers: HTTPFields, _ body: ByteBuffer?) async throws -> HTTPReply
+
 /// A running Confidant on a real loopback port with a fresh store (SQLite file or a new
-/// PostgreSQL database), driven through its real HTTP API and WebSockets.
+/// PostgreSQL database), driven through its real HTTP API and WebSockets. In-process servers
+/// also expose their runtime; a server in another process (durability tests) does not.
 struct TestServer: Sendable {
     let backend: TestBackend
     let port: Int
-    let runtime: ConfidantRuntime
-    let client: any TestClientProtocol
+    let runtime: ConfidantRuntime!
+    let transport: HTTPTransport
 
     static let logger: Logger = {
         var logger = Logger(label: "confidant-test")
@@ -69,7 +80,11 @@ struct TestServer: Sendable {
         let runtime = try await ConfidantRuntime.open(configuration, logger: logger)
         let app = try await buildApplication(runtime)
         try await app.test(.live) { client in
-            try await body(TestServer(backend: backend, port: client.port!, runtime: runtime, client: client))
+            let transport: HTTPTransport = { method, path, headers, body in
+                let response = try await client.execute(uri: path, method: method, headers: headers, body: body)
+                return HTTPReply(status: response.status, headers: response.headers, body: response.body)
+            }
+            try await body(TestServer(backend: backend, port: client.port!, runtime: runtime, transport: transport))
         }
     }
 
@@ -80,7 +95,7 @@ struct TestServer: Sendable {
     func request(
         _ method: HTTPRequest.Method, _ path: String, json: (any Encodable)? = nil, body: String? = nil, as login: StaffLogin? = nil,
         headers: HTTPFields = [:]
-    ) async throws -> TestResponse {
+    ) async throws -> HTTPReply {
         var headers = headers
         if let login { headers[.cookie] = login.cookie }
         var buffer: ByteBuffer?
@@ -91,11 +106,11 @@ struct TestServer: Sendable {
             headers[.contentType] = "application/json"
             buffer = ByteBuffer(string: body)
         }
-        return try await client.execute(uri: path, method: method, headers: headers, body: buffer)
+        return try await transport(method, path, headers, buffer)
     }
 
     /// Decodes a response body, recording the body on failure.
-    func decode<T: Decodable>(_ type: T.Type, from response: TestResponse) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, from response: HTTPReply) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body.readableBytesView))
         } catch {
@@ -105,7 +120,7 @@ struct TestServer: Sendable {
     }
 
     /// The `error.code` of an error response.
-    func errorCode(_ response: TestResponse) -> String? {
+    func errorCode(_ response: HTTPReply) -> String? {
         struct Body: Decodable {
             struct Detail: Decodable { let code: String }
             let error: Detail

@@ -44,14 +44,16 @@ struct ServerProcess: Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Starts `confidant serve --port 0` and waits until it prints the port it listens on.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) async throws -> ServerProcess {
+    /// Starts `confidant serve` (with `--port 0` unless `fixedPort`) and waits until it prints
+    /// the port it listens on.
+    static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil, fixedPort: Bool = false) async throws -> ServerProcess {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-serve-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--port", "0"] + arguments
+        process.arguments = ["serve"] + (fixedPort ? [] : ["--port", "0"]) + arguments
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = handle
         process.standardError = handle

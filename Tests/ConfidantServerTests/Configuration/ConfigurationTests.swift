@@ -1,0 +1,83 @@
+import Configuration
+@testable import ConfidantServer
+import Foundation
+import Logging
+import Testing
+
+@Suite("Configuration: flags, environment, file, defaults")
+struct ConfigurationTests {
+    @Test("With nothing set: 127.0.0.1:8080, ./confidant-data, SQLite, bcrypt 12")
+    func defaults() async throws {
+        let configuration = try await ConfidantConfiguration.load(flags: [:], environment: [:])
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.dataDirectory == "./confidant-data")
+        #expect(configuration.databaseURL == nil)
+        #expect(configuration.bcryptCost == 12)
+        #expect(configuration.effectivePublicURL == "http://127.0.0.1:8080")
+        #expect(configuration.publicOrigin == "http://127.0.0.1:8080")
+        #expect(!configuration.isSecure)
+    }
+
+    @Test("A flag beats the environment, which beats the file, which beats the default")
+    func precedence() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"http": {"host": "0.0.0.0", "port": 9000, "publicUrl": "https://chat.example.com"}, "realtime": {"presenceTtlSeconds": 90}, "log": {"level": "debug"}}"#.utf8)
+            .write(to: file)
+        let configuration = try await ConfidantConfiguration.load(
+            flags: ["http.port": .int(7000)],
+            environment: ["CONFIDANT_HTTP_HOST": "10.0.0.5", "CONFIDANT_REALTIME_HEARTBEAT_SECONDS": "20", "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "15"],
+            file: file.path
+        )
+        #expect(configuration.port == 7000)
+        #expect(configuration.host == "10.0.0.5")
+        #expect(configuration.effectivePublicURL == "https://chat.example.com")
+        #expect(configuration.publicOrigin == "https://chat.example.com")
+        #expect(configuration.isSecure)
+        #expect(configuration.presenceTTL == .seconds(90))
+        #expect(configuration.heartbeatInterval == .seconds(20))
+        #expect(configuration.sessionIdleTimeout == .seconds(15 * 60))
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test("The config file can be named by CONFIDANT_CONFIG_FILE; a missing one is an error")
+    func configFileFromEnvironment() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"data": {"dir": "/var/lib/confidant"}}"#.utf8).write(to: file)
+        #expect(try await ConfidantConfiguration.load(flags: [:], environment: ["CONFIDANT_CONFIG_FILE": file.path]).dataDirectory == "/var/lib/confidant")
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await ConfidantConfiguration.load(flags: [:], environment: ["CONFIDANT_CONFIG_FILE": "/nonexistent/confidant.json"])
+        }
+    }
+
+    @Test("Invalid values are refused with a message naming the setting", arguments: [
+        ["CONFIDANT_HTTP_PORT": "70000"],
+        ["CONFIDANT_AUTH_BCRYPT_COST": "4"],
+        ["CONFIDANT_LOG_LEVEL": "loud"],
+        ["CONFIDANT_DATABASE_URL": "mysql://localhost/db"],
+        ["CONFIDANT_HTTP_PUBLIC_URL": "ftp://files.example"],
+        ["CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "5"],
+        ["CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "1"],
+    ])
+    func invalidValues(_ environment: [String: String]) async throws {
+        let error = await #expect(throws: ConfigurationError.self) { _ = try await ConfidantConfiguration.load(flags: [:], environment: environment) }
+        let key = environment.keys.first!.dropFirst("CONFIDANT_".count).lowercased().replacingOccurrences(of: "_", with: "")
+        let mentioned = error?.description.lowercased().replacingOccurrences(of: ".", with: "") ?? ""
+        #expect(mentioned.contains(key.prefix(8)), "\(error?.description ?? "") names \(key)")
+    }
+
+    @Test("Secrets never appear in the printed settings")
+    func secretsRedacted() async throws {
+        let configuration = try await ConfidantConfiguration.load(
+            flags: ["database.url": .string("postgres://confidant:Sup3rSecret@db.internal:5432/confidant")],
+            environment: ["CONFIDANT_KEYS_MASTER_KEY": Data(repeating: 7, count: 32).base64EncodedString()]
+        )
+        let printed = configuration.redactedSummary.map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
+        #expect(!printed.contains("Sup3rSecret"))
+        #expect(!printed.contains(Data(repeating: 7, count: 32).base64EncodedString()))
+        #expect(printed.contains("db.internal"))
+        #expect(configuration.databaseURL?.contains("Sup3rSecret") == true)
+    }
+}

@@ -31,8 +31,8 @@ enum Outbound: Sendable {
     case entry(ConversationID, seq: Int64, text: String)
     /// Start holding live entries of a conversation until its catch-up arrives.
     case beginCatchUp(ConversationID)
-    /// The missed entries (in order) and the `sync.done` frame that ends the catch-up.
-    case catchUp(ConversationID, entries: [(seq: Int64, text: String)], done: String)
+    /// Every entry after `afterSeq` (in order) and the `sync.done` frame that ends the catch-up.
+    case catchUp(ConversationID, afterSeq: Int64, entries: [(seq: Int64, text: String)], done: String)
     /// Close the socket with a code and reason.
     case close(code: UInt16, reason: String)
 }

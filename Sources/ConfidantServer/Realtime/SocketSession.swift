@@ -158,10 +158,11 @@ struct SocketSession: Sendable {
             let (entries, lastSeq) = try await chat.timeline(principal, conversation: point.conversationId, after: point.afterSeq)
             let frames = entries.map { (seq: $0.seq, text: FrameCodec.encode(ServerEnvelope($0.frame))) }
             let done = FrameCodec.encode(ServerEnvelope(ref: ref, .syncDone(conversationId: point.conversationId, lastSeq: lastSeq)))
-            connection.send(.catchUp(point.conversationId, entries: frames, done: done))
+            connection.send(.catchUp(point.conversationId, afterSeq: point.afterSeq, entries: frames, done: done))
         } catch {
             let failure = (error as? ConfidantError) ?? ConfidantError(.internalError, "The conversation could not be read.")
-            connection.send(.catchUp(point.conversationId, entries: [], done: FrameCodec.encode(ServerEnvelope(ref: ref, .error(failure, conversationId: point.conversationId)))))
+            let done = FrameCodec.encode(ServerEnvelope(ref: ref, .error(failure, conversationId: point.conversationId)))
+            connection.send(.catchUp(point.conversationId, afterSeq: point.afterSeq, entries: [], done: done))
         }
     }
 
@@ -224,9 +225,12 @@ struct SocketSession: Sendable {
 
     // MARK: Writing
 
-    /// The socket's only writer. Drops timeline entries already sent, holds live entries of a
-    /// conversation while its catch-up is being read, and closes the socket when told to or when
-    /// the queue overflowed.
+    /// The socket's only writer. Holds live entries of a conversation while its catch-up is being
+    /// read, then sends the catch-up (everything after the client's `afterSeq`, as asked) and only
+    /// the held entries newer than it: a conversation's sequence numbers are assigned in commit
+    /// order, so an entry not newer than the catch-up's last one was in it. Live entries not newer
+    /// than what was last sent are dropped. Closes the socket when told to or when the queue
+    /// overflowed.
     private static func write(_ queue: AsyncStream<Outbound>, to outbound: WebSocketOutboundWriter, connection: SocketConnection) async {
         var lastSent: [ConversationID: Int64] = [:]
         var held: [ConversationID: [(seq: Int64, text: String)]] = [:]
@@ -244,11 +248,17 @@ struct SocketSession: Sendable {
                     }
                 case .beginCatchUp(let conversation):
                     held[conversation] = held[conversation] ?? []
-                case .catchUp(let conversation, let entries, let done):
-                    for entry in entries + (held.removeValue(forKey: conversation) ?? []) where entry.seq > lastSent[conversation, default: 0] {
+                case .catchUp(let conversation, let afterSeq, let entries, let done):
+                    var upTo = afterSeq
+                    for entry in entries {
                         try await outbound.write(.text(entry.text))
-                        lastSent[conversation] = entry.seq
+                        upTo = max(upTo, entry.seq)
                     }
+                    for entry in held.removeValue(forKey: conversation) ?? [] where entry.seq > upTo {
+                        try await outbound.write(.text(entry.text))
+                        upTo = entry.seq
+                    }
+                    lastSent[conversation] = max(upTo, lastSent[conversation, default: 0])
                     try await outbound.write(.text(done))
                 case .close(let code, let reason):
                     try await outbound.close(.init(codeNumber: Int(code)), reason: reason)

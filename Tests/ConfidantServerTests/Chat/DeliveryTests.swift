@@ -101,6 +101,14 @@ struct DeliveryTests {
             // Live delivery continues after the catch-up.
             pair.agent.send(.sendMessage(conversationId: pair.conversation, clientId: "a-5", body: "live again", visibility: .public))
             #expect(try await guest.next(type: "message").message?.body == "live again")
+
+            // An explicit sync returns what was asked for, even if this socket saw it already.
+            guest.send(.sync(conversationId: pair.conversation, afterSeq: lastSeen), ref: "again")
+            let again = try await guest.next(timeout: .seconds(5), "sync.done") { $0.ref == "again" }
+            guard case .syncDone(_, let lastSeq) = again.frame else { Issue.record("expected sync.done, got \(again.frame)"); return }
+            let bodies = try await guest.received { $0.message != nil }.compactMap(\.message?.body)
+            #expect(bodies == ["missed 3", "missed 4", "live again", "missed 3", "missed 4", "live again"])
+            #expect(lastSeq == lastAck + 1)
         }
     }
 

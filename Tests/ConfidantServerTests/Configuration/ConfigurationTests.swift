@@ -41,6 +41,38 @@ struct ConfigurationTests {
         #expect(configuration.logLevel == .debug)
     }
 
+    @Test("Every environment variable in docs/configuration.md is read")
+    func everyEnvironmentVariable() async throws {
+        let configuration = try await ConfidantConfiguration.load(flags: [:], environment: [
+            "CONFIDANT_HTTP_HOST": "0.0.0.0", "CONFIDANT_HTTP_PORT": "9090", "CONFIDANT_HTTP_PUBLIC_URL": "https://chat.example.com",
+            "CONFIDANT_HTTP_IDLE_TIMEOUT_SECONDS": "30", "CONFIDANT_DATA_DIR": "/srv/confidant",
+            "CONFIDANT_DATABASE_URL": "postgres://c@db/confidant", "CONFIDANT_KEYS_MASTER_KEY": "a2V5",
+            "CONFIDANT_KEYS_MASTER_KEY_FILE": "/run/secrets/confidant-key", "CONFIDANT_AUTH_BCRYPT_COST": "13",
+            "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "30", "CONFIDANT_AUTH_SESSION_ABSOLUTE_HOURS": "12",
+            "CONFIDANT_VISITOR_TOKEN_LIFETIME_DAYS": "7", "CONFIDANT_REALTIME_HEARTBEAT_SECONDS": "20",
+            "CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "60", "CONFIDANT_REALTIME_HELLO_TIMEOUT_SECONDS": "5",
+            "CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "256", "CONFIDANT_LOG_LEVEL": "warning", "CONFIDANT_NODE_ID": "node-a",
+        ])
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 9090)
+        #expect(configuration.publicURL == "https://chat.example.com")
+        #expect(configuration.httpIdleTimeout == .seconds(30))
+        #expect(configuration.dataDirectory == "/srv/confidant")
+        #expect(configuration.databaseURL == "postgres://c@db/confidant")
+        #expect(configuration.masterKeyBase64 == "a2V5")
+        #expect(configuration.masterKeyFile == "/run/secrets/confidant-key")
+        #expect(configuration.bcryptCost == 13)
+        #expect(configuration.sessionIdleTimeout == .seconds(30 * 60))
+        #expect(configuration.sessionAbsoluteTimeout == .seconds(12 * 3600))
+        #expect(configuration.visitorTokenLifetime == .seconds(7 * 86400))
+        #expect(configuration.heartbeatInterval == .seconds(20))
+        #expect(configuration.presenceTTL == .seconds(60))
+        #expect(configuration.helloTimeout == .seconds(5))
+        #expect(configuration.sendQueueLimit == 256)
+        #expect(configuration.logLevel == .warning)
+        #expect(configuration.nodeID == "node-a")
+    }
+
     @Test("The config file can be named by CONFIDANT_CONFIG_FILE; a missing one is an error")
     func configFileFromEnvironment() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-\(UUID().uuidString).json")

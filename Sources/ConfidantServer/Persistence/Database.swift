@@ -53,6 +53,19 @@ public struct Store: Sendable {
         try await sql.raw(query).first(decodingColumn: column, as: Value.self)
     }
 
+    /// Runs `body` between `begin` and `COMMIT`, rolling back if it throws.
+    nonisolated(nonsending) func inTransaction<T>(begin: SQLQueryString, _ body: (Store) async throws -> T) async throws -> T {
+        try await run(begin)
+        do {
+            let result = try await body(self)
+            try await run("COMMIT")
+            return result
+        } catch {
+            try? await run("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Serializes routing decisions across nodes sharing one PostgreSQL (SQLite already has a
     /// single writer). Held until the transaction ends.
     func lockRouting() async throws {

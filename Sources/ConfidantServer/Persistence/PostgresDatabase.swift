@@ -61,16 +61,7 @@ public final class PostgresDatabase: Database {
 
     public func transaction<T: Sendable>(_ body: (Store) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            let store = Store(sql: connection.sql(queryLogLevel: nil), kind: .postgres)
-            try await store.run("BEGIN")
-            do {
-                let result = try await body(store)
-                try await store.run("COMMIT")
-                return result
-            } catch {
-                try? await store.run("ROLLBACK")
-                throw error
-            }
+            try await Store(sql: connection.sql(queryLogLevel: nil), kind: .postgres).inTransaction(begin: "BEGIN", body)
         }
     }
 }

@@ -66,16 +66,8 @@ public final class SQLiteDatabase: Database {
 
     public func transaction<T: Sendable>(_ body: (Store) async throws -> T) async throws -> T {
         try await writeLock.withLock(0) {
-            let store = Store(sql: writer.sql(queryLogLevel: nil), kind: .sqlite)
-            try await store.run("BEGIN IMMEDIATE")
-            do {
-                let result = try await body(store)
-                try await store.run("COMMIT")
-                return result
-            } catch {
-                try? await store.run("ROLLBACK")
-                throw error
-            }
+            // IMMEDIATE takes the write lock now rather than at the first write.
+            try await Store(sql: writer.sql(queryLogLevel: nil), kind: .sqlite).inTransaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 

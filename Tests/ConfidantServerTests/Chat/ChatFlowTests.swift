@@ -59,7 +59,8 @@ struct ChatFlowTests {
             let noteAck = try #require(try await agent.next(type: "message.ack").ack)
             #expect(noteAck.seq == agentAck.seq + 1)
 
-            // Typing and read receipts.
+            // Typing and read receipts. Typing a note is not shown to the visitor.
+            agent.send(.typing(conversationId: conversation, active: false, visibility: .internal))
             agent.send(.typing(conversationId: conversation, active: true, visibility: .public))
             let typing = try await guest.next(type: "typing")
             #expect(typing.frame == .typing(conversationId: conversation, author: Author(kind: .agent, id: anna.agentId.rawValue, name: "Anna"), active: true))

@@ -17,14 +17,14 @@ struct DeliveryTests {
         let conversation: ConversationID
     }
 
-    static func pair(_ server: TestServer) async throws -> Pair {
+    static func pair(_ server: TestServer, name: String? = nil, email: String? = nil, pageUrl: String? = nil) async throws -> Pair {
         let owner = try await server.owner()
         let site = try await server.site(by: owner)
         let anna = try await server.agent("Anna", by: owner)
         let (agent, _) = try await server.agentSocket(anna)
         let visitor = try await server.visitor(of: site)
         let (guest, _) = try await server.visitorSocket(visitor)
-        guest.send(.openConversation(departmentId: nil, name: nil, email: nil, pageUrl: nil), ref: "open")
+        guest.send(.openConversation(departmentId: nil, name: name, email: email, pageUrl: pageUrl), ref: "open")
         let summary = try #require(try await guest.next(timeout: .seconds(10), "opened") { $0.ref == "open" }.opened)
         _ = try await agent.next(type: "conversation.assigned")
         return Pair(owner: owner, agentLogin: anna, agent: agent, visitor: visitor, guest: guest, conversation: summary.id)

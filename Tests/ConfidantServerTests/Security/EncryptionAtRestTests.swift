@@ -13,14 +13,10 @@ struct EncryptionAtRestTests {
     /// protocol, and returns the canary and the conversation.
     static func writeCanaries(_ server: TestServer) async throws -> (canary: String, pair: DeliveryTests.Pair) {
         let canary = "CANARY\(UUID().uuidString.replacingOccurrences(of: "-", with: ""))"
-        let owner = try await server.owner()
-        let site = try await server.site(by: owner)
-        let anna = try await server.agent("Anna", by: owner)
-        let (agent, _) = try await server.agentSocket(anna)
-        let visitor = try await server.visitor(of: site)
-        let (guest, _) = try await server.visitorSocket(visitor)
-        guest.send(.openConversation(departmentId: nil, name: "Name \(canary)", email: "\(canary.lowercased())@example.com", pageUrl: "https://shop.example/\(canary)"), ref: "open")
-        let conversation = try #require(try await guest.next(timeout: .seconds(10), "opened") { $0.ref == "open" }.opened).id
+        let pair = try await DeliveryTests.pair(
+            server, name: "Name \(canary)", email: "\(canary.lowercased())@example.com", pageUrl: "https://shop.example/\(canary)"
+        )
+        let (guest, agent, conversation) = (pair.guest, pair.agent, pair.conversation)
         guest.send(.sendMessage(conversationId: conversation, clientId: "m1", body: "My card story \(canary)", visibility: .public), ref: "m1")
         _ = try await guest.next(timeout: .seconds(5), "ack") { $0.ref == "m1" }
         agent.send(.sendMessage(conversationId: conversation, clientId: "n1", body: "Note \(canary)", visibility: .internal), ref: "n1")
@@ -31,13 +27,14 @@ struct EncryptionAtRestTests {
         _ = try await guest.next(timeout: .seconds(5), "ok") { $0.ref == "rate" }
         guest.send(.leaveOfflineMessage(clientId: "o1", departmentId: nil, name: "Off \(canary)", email: "off.\(canary.lowercased())@example.com", body: "Offline \(canary)"), ref: "off")
         _ = try await guest.next(timeout: .seconds(5), "offline ack") { $0.ref == "off" }
-        let pair = DeliveryTests.Pair(owner: owner, agentLogin: anna, agent: agent, visitor: visitor, guest: guest, conversation: conversation)
         // Positive control: the canary was stored and reads back through the API.
-        let transcript = try await server.request(.get, "/v1/conversations/\(conversation)/transcript", as: anna)
+        let transcript = try await server.request(.get, "/v1/conversations/\(conversation)/transcript", as: pair.agentLogin)
         let text = String(buffer: transcript.body)
         for fragment in ["My card story \(canary)", "Note \(canary)", "Comment \(canary)", "Name \(canary)", "https://shop.example/\(canary)"] {
             #expect(text.contains(fragment), "the transcript shows \(fragment)")
         }
+        let offline = try await server.request(.get, "/v1/offline-messages", as: pair.agentLogin)
+        #expect(String(buffer: offline.body).contains("Offline \(canary)"))
         return (canary, pair)
     }
 

@@ -1,6 +1,7 @@
-@testable import ConfidantCore
 import Foundation
 import Testing
+
+@testable import ConfidantCore
 
 @Suite("Frame codec")
 struct FrameCodecTests {
@@ -33,12 +34,16 @@ struct FrameCodecTests {
         .welcome(Welcome(protocol: 1, visitorId: VisitorID(), agent: nil, conversations: [], queue: nil, agentsOnline: true, heartbeatSeconds: 25)),
         .pong(t: 1),
         .messageAck(MessageAck(conversationId: conversation, clientId: "c", messageId: MessageID(), seq: 2, createdAt: 3, duplicate: false)),
-        .message(MessagePayload(conversationId: conversation, id: MessageID(), seq: 2, clientId: "c", author: .system, body: "b", visibility: .public, createdAt: 3)),
-        .event(ConversationEventPayload(conversationId: conversation, id: EventID(), seq: 4, kind: .rated, actor: .system, score: 5, comment: "ok", createdAt: 5)),
+        .message(
+            MessagePayload(conversationId: conversation, id: MessageID(), seq: 2, clientId: "c", author: .system, body: "b", visibility: .public, createdAt: 3)),
+        .event(
+            ConversationEventPayload(conversationId: conversation, id: EventID(), seq: 4, kind: .rated, actor: .system, score: 5, comment: "ok", createdAt: 5)),
         .typing(conversationId: conversation, author: Author(kind: .visitor, id: "v"), active: false),
         .read(conversationId: conversation, reader: Author(kind: .agent, id: "a", name: "Anna"), seq: 9),
         .availability(agentId: AgentID(), name: "Anna", availability: .away, online: true),
-        .queue(departmentId: nil, entries: [QueueEntry(conversationId: conversation, siteId: SiteID(), departmentId: nil, visitorId: VisitorID(), queuedAt: 1, position: 1)]),
+        .queue(
+            departmentId: nil,
+            entries: [QueueEntry(conversationId: conversation, siteId: SiteID(), departmentId: nil, visitorId: VisitorID(), queuedAt: 1, position: 1)]),
         .queuePosition(conversationId: conversation, position: 2, queueLength: 5),
         .syncDone(conversationId: conversation, lastSeq: 10),
         .offlineAck(clientId: "o", id: OfflineMessageID()),

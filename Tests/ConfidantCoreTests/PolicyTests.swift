@@ -1,5 +1,6 @@
-@testable import ConfidantCore
 import Testing
+
+@testable import ConfidantCore
 
 @Suite("Policies: routing, permissions, conversation states")
 struct PolicyTests {
@@ -14,7 +15,9 @@ struct PolicyTests {
         #expect(RoutingPolicy.choose(from: [Self.candidate(a, active: 2, max: 2, last: 0)]) == nil)
         #expect(RoutingPolicy.choose(from: [Self.candidate(a, active: 1, max: 5, last: 0), Self.candidate(b, active: 0, max: 1, last: 9)])?.agentID == b)
         #expect(RoutingPolicy.choose(from: [Self.candidate(a, active: 1, max: 5, last: 50), Self.candidate(b, active: 1, max: 5, last: 10)])?.agentID == b)
-        let tied = [Self.candidate(a, active: 0, max: 1, last: 0), Self.candidate(b, active: 0, max: 1, last: 0), Self.candidate(c, active: 0, max: 1, last: 0)]
+        let tied = [
+            Self.candidate(a, active: 0, max: 1, last: 0), Self.candidate(b, active: 0, max: 1, last: 0), Self.candidate(c, active: 0, max: 1, last: 0),
+        ]
         #expect(RoutingPolicy.choose(from: tied)?.agentID.rawValue == [a, b, c].map(\.rawValue).min())
         #expect(RoutingPolicy.choose(from: tied.reversed()) == RoutingPolicy.choose(from: tied), "deterministic whatever the order")
     }

@@ -88,7 +88,9 @@ public struct MessagePayload: Codable, Sendable, Equatable {
     public var createdAt: Int64
 
     /// Creates a message payload.
-    public init(conversationId: ConversationID, id: MessageID, seq: Int64, clientId: String, author: Author, body: String, visibility: Visibility, createdAt: Int64) {
+    public init(
+        conversationId: ConversationID, id: MessageID, seq: Int64, clientId: String, author: Author, body: String, visibility: Visibility, createdAt: Int64
+    ) {
         self.conversationId = conversationId
         self.id = id
         self.seq = seq

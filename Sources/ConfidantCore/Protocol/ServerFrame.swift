@@ -16,7 +16,10 @@ public struct Welcome: Codable, Sendable, Equatable {
     public var heartbeatSeconds: Int
 
     /// Creates a welcome.
-    public init(protocol: Int, visitorId: VisitorID?, agent: AgentProfile?, conversations: [ConversationSummary], queue: [QueueEntry]?, agentsOnline: Bool?, heartbeatSeconds: Int) {
+    public init(
+        protocol: Int, visitorId: VisitorID?, agent: AgentProfile?, conversations: [ConversationSummary], queue: [QueueEntry]?, agentsOnline: Bool?,
+        heartbeatSeconds: Int
+    ) {
         self.protocol = `protocol`
         self.visitorId = visitorId
         self.agent = agent

@@ -86,7 +86,8 @@ extension ChatService {
                 try await store.lockRouting()
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
                 guard conversation.conversationState.isOpen else { throw ConfidantError(.invalidState, "The conversation is closed.") }
-                let mayTransfer = conversation.agentID == staff.agentID || conversation.conversationState == .queued
+                let mayTransfer =
+                    conversation.agentID == staff.agentID || conversation.conversationState == .queued
                     || AccessPolicy.allows(staff.role, .allDepartments)
                 guard mayTransfer else { throw ConfidantError(.forbidden, "Only the assigned agent can transfer this conversation.") }
                 var fromAgent: Author?
@@ -99,11 +100,13 @@ extension ChatService {
                     let target = try await transferTarget(toAgent, for: conversation, in: store)
                     try await store.assign(conversation: id, to: toAgent, at: now)
                     let targetAuthor = Author(kind: .agent, id: target.id, name: target.displayName)
-                    events.append(try await appendEvent(.transferred, to: id, actor: staff.author, agent: targetAuthor, fromAgent: fromAgent, in: store, at: now))
+                    events.append(
+                        try await appendEvent(.transferred, to: id, actor: staff.author, agent: targetAuthor, fromAgent: fromAgent, in: store, at: now))
                 } else if let toDepartment {
                     guard try await store.department(id: toDepartment) != nil else { throw ConfidantError(.invalidRequest, "There is no such department.") }
                     try await store.requeue(conversation: id, department: toDepartment, at: now)
-                    events.append(try await appendEvent(.transferred, to: id, actor: staff.author, fromAgent: fromAgent, department: toDepartment, in: store, at: now))
+                    events.append(
+                        try await appendEvent(.transferred, to: id, actor: staff.author, fromAgent: fromAgent, department: toDepartment, in: store, at: now))
                     if let assigned = try await routeIfPossible(id, department: toDepartment, in: store, at: now) { events.append(assigned) }
                 }
                 guard let after = try await store.conversation(id: id) else { throw ConfidantError.conversationNotFound }
@@ -170,7 +173,8 @@ extension ChatService {
     }
 
     private func transferTarget(_ id: AgentID, for conversation: ConversationRecord, in store: Store) async throws -> AgentRecord {
-        let unavailable = ConfidantError(.agentUnavailable, "That agent cannot take this conversation now (offline, away, at their limit, or not in its department).")
+        let unavailable = ConfidantError(
+            .agentUnavailable, "That agent cannot take this conversation now (offline, away, at their limit, or not in its department).")
         guard id != conversation.agentID, let target = try await store.agent(id: id), target.isActive, AccessPolicy.allows(target.staffRole, .chat),
             target.currentAvailability == .available, try await store.isOnline(agent: id, freshAfter: presenceCutoff())
         else { throw unavailable }

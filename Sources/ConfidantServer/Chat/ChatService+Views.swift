@@ -33,7 +33,8 @@ extension ChatService {
             let text = FrameCodec.encode(ServerEnvelope(.queue(departmentId: department, entries: entries)))
             await hub.publish(.staffOnly(.frame(text)), to: [.queue(department), .allQueues])
             for entry in entries {
-                let position = FrameCodec.encode(ServerEnvelope(.queuePosition(conversationId: entry.conversationId, position: entry.position, queueLength: entries.count)))
+                let position = FrameCodec.encode(
+                    ServerEnvelope(.queuePosition(conversationId: entry.conversationId, position: entry.position, queueLength: entries.count)))
                 await hub.publish(Rendered(visitor: .frame(position), staff: nil), to: [.visitor(entry.visitorId)])
             }
         } catch {
@@ -45,10 +46,12 @@ extension ChatService {
     func publishAvailability(of agent: AgentID) async {
         do {
             let cutoff = presenceCutoff()
-            guard let (record, online) = try await database.read({ store -> (AgentRecord, Bool)? in
-                guard let record = try await store.agent(id: agent) else { return nil }
-                return (record, try await store.isOnline(agent: agent, freshAfter: cutoff))
-            }) else { return }
+            guard
+                let (record, online) = try await database.read({ store -> (AgentRecord, Bool)? in
+                    guard let record = try await store.agent(id: agent) else { return nil }
+                    return (record, try await store.isOnline(agent: agent, freshAfter: cutoff))
+                })
+            else { return }
             let frame = ServerFrame.availability(agentId: agent, name: record.displayName, availability: record.currentAvailability, online: online)
             await hub.publish(.staffOnly(.frame(FrameCodec.encode(ServerEnvelope(frame)))), to: [.staff])
         } catch {
@@ -62,7 +65,8 @@ extension ChatService {
     func queueEntries(department: DepartmentID?, in store: Store) async throws -> [QueueEntry] {
         try await store.queuedConversations(department: department).enumerated().map { index, row in
             QueueEntry(
-                conversationId: ConversationID(trusted: row.id), siteId: SiteID(trusted: row.siteId), departmentId: row.departmentId.map(DepartmentID.init(trusted:)),
+                conversationId: ConversationID(trusted: row.id), siteId: SiteID(trusted: row.siteId),
+                departmentId: row.departmentId.map(DepartmentID.init(trusted:)),
                 visitorId: VisitorID(trusted: row.visitorId), queuedAt: row.queuedAt, position: index + 1
             )
         }
@@ -89,7 +93,8 @@ extension ChatService {
         }
         var position: Int?
         if conversation.conversationState == .queued {
-            position = try await queueEntries(department: conversation.departmentID, in: store).first { $0.conversationId.rawValue == conversation.id }?.position
+            position = try await queueEntries(department: conversation.departmentID, in: store).first { $0.conversationId.rawValue == conversation.id }?
+                .position
         }
         var summary = ConversationSummary(
             id: conversation.conversationID, siteId: conversation.siteID, departmentId: conversation.departmentID, visitorId: conversation.visitorID,
@@ -123,7 +128,9 @@ extension ChatService {
                 // Both pages are complete up to the lower of their last sequence numbers.
                 let limit = min(messages.count == pageSize ? messages.last!.seq : .max, events.count == pageSize ? events.last!.seq : .max)
                 var names = try await store.agentNames(Set(messages.filter { $0.authorKind == AuthorKind.agent.rawValue }.map(\.authorId)))
-                names.merge(try await store.agentNames(Set(events.flatMap { [$0.actorId, $0.agentId, $0.fromAgentId].compactMap { $0 } })), uniquingKeysWith: { a, _ in a })
+                names.merge(
+                    try await store.agentNames(Set(events.flatMap { [$0.actorId, $0.agentId, $0.fromAgentId].compactMap { $0 } })),
+                    uniquingKeysWith: { a, _ in a })
                 var page: [TimelineEntry] = []
                 for message in messages where message.seq <= limit {
                     page.append(.message(try self.payload(of: message, key: key, names: names)))
@@ -152,7 +159,8 @@ extension ChatService {
         )
     }
 
-    private func payload(of event: EventRecord, conversation: ConversationRecord, key: SymmetricKey, names: [String: String]) throws -> ConversationEventPayload {
+    private func payload(of event: EventRecord, conversation: ConversationRecord, key: SymmetricKey, names: [String: String]) throws -> ConversationEventPayload
+    {
         func agent(_ id: String?) -> Author? { id.map { Author(kind: .agent, id: $0, name: names[$0]) } }
         let actorKind = AuthorKind(rawValue: event.actorKind) ?? .system
         let kind = ConversationEventKind(rawValue: event.kind) ?? .closed

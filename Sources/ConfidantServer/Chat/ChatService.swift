@@ -85,13 +85,15 @@ final class ChatService: Sendable {
         try await conversationLocks.withLock(id) {
             let (ack, stored) = try await database.transaction { store -> (MessageAck, (MessagePayload, ConversationRecord)?) in
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
-                if let existing = try await store.message(conversation: id, authorKind: principal.authorKind, authorId: principal.authorID, clientId: clientId) {
+                if let existing = try await store.message(conversation: id, authorKind: principal.authorKind, authorId: principal.authorID, clientId: clientId)
+                {
                     let existingID = MessageID(trusted: existing.id)
                     let existingBody = try FieldCipher.open(existing.bodySealed, with: key, as: .messageBody(existingID))
                     guard existingBody == body, existing.visibility == visibility.rawValue else {
                         throw ConfidantError(.clientIDReused, "This clientId was already used for a different message.")
                     }
-                    let ack = MessageAck(conversationId: id, clientId: clientId, messageId: existingID, seq: existing.seq, createdAt: existing.createdAt, duplicate: true)
+                    let ack = MessageAck(
+                        conversationId: id, clientId: clientId, messageId: existingID, seq: existing.seq, createdAt: existing.createdAt, duplicate: true)
                     return (ack, nil)
                 }
                 guard conversation.conversationState.isOpen else { throw ConfidantError(.invalidState, "The conversation is closed.") }
@@ -107,7 +109,8 @@ final class ChatService: Sendable {
                     visibility: visibility, bodySealed: sealed, at: now
                 )
                 let payload = MessagePayload(
-                    conversationId: id, id: messageID, seq: seq, clientId: clientId, author: principal.author, body: body, visibility: visibility, createdAt: now
+                    conversationId: id, id: messageID, seq: seq, clientId: clientId, author: principal.author, body: body, visibility: visibility,
+                    createdAt: now
                 )
                 let ack = MessageAck(conversationId: id, clientId: clientId, messageId: messageID, seq: seq, createdAt: now, duplicate: false)
                 return (ack, (payload, conversation))
@@ -150,7 +153,8 @@ final class ChatService: Sendable {
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
                 if case .staff(let staff) = principal {
                     try staff.require(.chat)
-                    let mayClose = conversation.agentID == staff.agentID || conversation.conversationState == .queued || AccessPolicy.allows(staff.role, .allDepartments)
+                    let mayClose =
+                        conversation.agentID == staff.agentID || conversation.conversationState == .queued || AccessPolicy.allows(staff.role, .allDepartments)
                     guard mayClose else { throw ConfidantError(.forbidden, "Only the assigned agent can close this conversation.") }
                 }
                 guard conversation.conversationState.canMove(to: .closed) else { throw ConfidantError(.invalidState, "The conversation is already closed.") }
@@ -173,7 +177,9 @@ final class ChatService: Sendable {
         try await conversationLocks.withLock(id) {
             let (event, conversation) = try await database.transaction { store -> (ConversationEventPayload, ConversationRecord) in
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
-                guard conversation.conversationState != .queued else { throw ConfidantError(.invalidState, "A conversation can be rated once an agent has joined.") }
+                guard conversation.conversationState != .queued else {
+                    throw ConfidantError(.invalidState, "A conversation can be rated once an agent has joined.")
+                }
                 guard conversation.rating == nil else { throw ConfidantError(.alreadyRated, "This conversation is already rated.") }
                 let sealed = try comment.map { try FieldCipher.seal($0, with: key, as: .ratingComment(id)) }
                 try await store.rate(conversation: id, score: score, commentSealed: sealed)
@@ -212,7 +218,8 @@ final class ChatService: Sendable {
                 }
                 let now = nowMillis()
                 let sealedPage = try pageURL.map { try FieldCipher.seal($0, with: key, as: .pageURL(id)) }
-                try await store.insertConversation(id: id, site: visitor.siteID, department: department, visitor: visitor.visitorID, pageURLSealed: sealedPage, at: now)
+                try await store.insertConversation(
+                    id: id, site: visitor.siteID, department: department, visitor: visitor.visitorID, pageURLSealed: sealedPage, at: now)
                 let assigned = try await routeIfPossible(id, department: department, candidates: candidates, in: store, at: now)
                 guard let conversation = try await store.conversation(id: id) else { throw ConfidantError.conversationNotFound }
                 return (conversation, assigned)

@@ -1,5 +1,5 @@
-public import Configuration
 import ConfidantCore
+public import Configuration
 import Foundation
 public import Logging
 import SystemPackage
@@ -82,7 +82,10 @@ public struct ConfidantConfiguration: Sendable {
         let environment = environment ?? ProcessInfo.processInfo.environment
         let secrets = SecretsSpecifier<String, String>.specific(["CONFIDANT_DATABASE_URL", "CONFIDANT_KEYS_MASTER_KEY"])
         var providers: [any ConfigProvider] = [
-            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue($0.value, isSecret: $0.key == "database.url")) })),
+            InMemoryProvider(
+                name: "flags",
+                values: Dictionary(
+                    uniqueKeysWithValues: flags.map { (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue($0.value, isSecret: $0.key == "database.url")) })),
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "confidant"),
         ]
         if let path = file ?? environment["CONFIDANT_CONFIG_FILE"] {
@@ -101,9 +104,12 @@ public struct ConfidantConfiguration: Sendable {
         guard (10...31).contains(bcryptCost) else { throw ConfigurationError("auth.bcryptCost must be 10–31 (12 or more in production).") }
         guard sendQueueLimit >= 16 else { throw ConfigurationError("realtime.sendQueueLimit must be at least 16.") }
         guard presenceTTL > heartbeatInterval else { throw ConfigurationError("realtime.presenceTtlSeconds must exceed realtime.heartbeatSeconds.") }
-        for (name, value) in [("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),
-            ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval), ("realtime.helloTimeoutSeconds", helloTimeout),
-            ("http.idleTimeoutSeconds", httpIdleTimeout)] where value <= .zero {
+        for (name, value) in [
+            ("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),
+            ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval),
+            ("realtime.helloTimeoutSeconds", helloTimeout),
+            ("http.idleTimeoutSeconds", httpIdleTimeout),
+        ] where value <= .zero {
             throw ConfigurationError("\(name) must be positive.")
         }
         if let databaseURL, !databaseURL.hasPrefix("postgres://"), !databaseURL.hasPrefix("postgresql://") {

@@ -53,7 +53,9 @@ public final class KeyStore: Sendable {
         let fingerprint = masterKey.fingerprint
         let metaTable = metaTable
         let stored = try await database.transaction { store in
-            if let existing = try await store.scalar("SELECT value FROM \(unsafeRaw: metaTable) WHERE name = 'master_key_fingerprint'", column: "value", as: String.self) {
+            if let existing = try await store.scalar(
+                "SELECT value FROM \(unsafeRaw: metaTable) WHERE name = 'master_key_fingerprint'", column: "value", as: String.self)
+            {
                 return existing
             }
             try await store.run("INSERT INTO \(unsafeRaw: metaTable) (name, value) VALUES ('master_key_fingerprint', \(bind: fingerprint))")
@@ -75,7 +77,8 @@ public final class KeyStore: Sendable {
         }
         let table = table
         try await database.transaction { store in
-            try await store.run("INSERT INTO \(unsafeRaw: table) (owner_id, wrapped, created_at) VALUES (\(bind: owner.rawValue), \(bind: wrapped), \(bind: nowMillis()))")
+            try await store.run(
+                "INSERT INTO \(unsafeRaw: table) (owner_id, wrapped, created_at) VALUES (\(bind: owner.rawValue), \(bind: wrapped), \(bind: nowMillis()))")
         }
         remember(key, for: owner)
         return key
@@ -85,9 +88,11 @@ public final class KeyStore: Sendable {
     func dataKey(for owner: VisitorID) async throws -> SymmetricKey {
         if let cached = cache.withLock({ $0[owner.rawValue] }) { return cached }
         let table = table
-        guard let wrapped = try await database.read({ store in
-            try await store.scalar("SELECT wrapped FROM \(unsafeRaw: table) WHERE owner_id = \(bind: owner.rawValue)", column: "wrapped", as: Data.self)
-        }) else {
+        guard
+            let wrapped = try await database.read({ store in
+                try await store.scalar("SELECT wrapped FROM \(unsafeRaw: table) WHERE owner_id = \(bind: owner.rawValue)", column: "wrapped", as: Data.self)
+            })
+        else {
             throw ConfidantError(.internalError, "The data key for this visitor no longer exists.")
         }
         let plain = try AES.GCM.open(AES.GCM.SealedBox(combined: wrapped), using: wrapKey, authenticating: aad(owner))

@@ -103,7 +103,9 @@ extension Request {
 
 extension RequestContext {
     /// A path parameter parsed as an id; an unparseable id is reported as not found.
-    func id<Tag>(_ name: String, as type: Identifier<Tag>.Type, notFound: ConfidantError = ConfidantError(.notFound, "No such resource.")) throws(ConfidantError) -> Identifier<Tag> {
+    func id<Tag>(_ name: String, as type: Identifier<Tag>.Type, notFound: ConfidantError = ConfidantError(.notFound, "No such resource."))
+        throws(ConfidantError) -> Identifier<Tag>
+    {
         guard let text = parameters.get(name), let id = Identifier<Tag>(text) else { throw notFound }
         return id
     }

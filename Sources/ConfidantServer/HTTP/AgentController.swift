@@ -30,11 +30,12 @@ struct AgentController {
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
         router.get("/agents") { _, context in
             _ = try context.requireStaff(.readDirectory)
-            return ListResponse(items: try await database.read { store in
-                var views: [AgentView] = []
-                for agent in try await store.agents() { views.append(AgentView(agent, departments: try await store.departments(ofAgent: agent.agentID))) }
-                return views
-            })
+            return ListResponse(
+                items: try await database.read { store in
+                    var views: [AgentView] = []
+                    for agent in try await store.agents() { views.append(AgentView(agent, departments: try await store.departments(ofAgent: agent.agentID))) }
+                    return views
+                })
         }
         router.get("/agents/:id") { _, context in
             _ = try context.requireStaff(.readDirectory)
@@ -70,7 +71,8 @@ struct AgentController {
         router.delete("/agents/:id") { _, context in
             let actor = try context.requireStaff(.manageStaff)
             let id = try context.id("id", as: AgentID.self)
-            _ = try await update(id, with: UpdateInput(displayName: nil, role: nil, maxConversations: nil, departments: nil, active: false, password: nil), by: actor)
+            _ = try await update(
+                id, with: UpdateInput(displayName: nil, role: nil, maxConversations: nil, departments: nil, active: false, password: nil), by: actor)
             return Response(status: .noContent)
         }
     }

@@ -23,7 +23,8 @@ struct AuthController {
                 email: body.email, password: body.password, userAgent: request.headers[.userAgent] ?? "", address: context.remoteAddress
             )
             let departments = try await database.read { try await $0.departments(ofAgent: agent.agentID) }
-            var response = try SessionResponse(agent: AgentView(agent, departments: departments), expiresAt: expiresAt).response(from: request, context: context)
+            var response = try SessionResponse(agent: AgentView(agent, departments: departments), expiresAt: expiresAt).response(
+                from: request, context: context)
             response.setCookie(cookie.issue(token, maxAge: sessionLifetime))
             return response
         }
@@ -81,7 +82,9 @@ struct VisitorSessionController {
                 try await database.transaction { try await $0.insertVisitor(id: visitorID, site: siteID) }
             }
             let (token, expiresAt) = tokens.issue(visitor: visitorID, site: siteID)
-            return EditedResponse(status: visitor == nil ? .created : .ok, response: VisitorSessionResponse(token: token, visitorId: visitorID, siteId: siteID, expiresAt: expiresAt))
+            return EditedResponse(
+                status: visitor == nil ? .created : .ok,
+                response: VisitorSessionResponse(token: token, visitorId: visitorID, siteId: siteID, expiresAt: expiresAt))
         }
     }
 }

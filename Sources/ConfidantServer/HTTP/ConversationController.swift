@@ -106,7 +106,9 @@ struct CannedResponseController {
         router.delete("/canned-responses/:id") { _, context in
             _ = try context.requireStaff(.manageCannedResponses)
             let id = try context.id("id", as: CannedResponseID.self)
-            guard try await database.transaction({ try await $0.deleteCannedResponse(id: id) }) else { throw ConfidantError(.notFound, "No such canned response.") }
+            guard try await database.transaction({ try await $0.deleteCannedResponse(id: id) }) else {
+                throw ConfidantError(.notFound, "No such canned response.")
+            }
             return Response(status: .noContent)
         }
     }
@@ -115,7 +117,9 @@ struct CannedResponseController {
     private func validated(_ request: Request, _ context: AppRequestContext) async throws -> Input {
         let input = try await request.decodeJSON(Input.self, context: context)
         let shortcut = input.shortcut.lowercased()
-        guard (1...32).contains(shortcut.count), shortcut.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyz0123456789-_").contains($0) }) else {
+        guard (1...32).contains(shortcut.count),
+            shortcut.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyz0123456789-_").contains($0) })
+        else {
             throw ConfidantError(.invalidRequest, "The shortcut must be 1–32 characters of a–z, 0–9, - and _.")
         }
         return Input(shortcut: shortcut, body: try TextRules.messageBody(input.body), departmentId: input.departmentId)

@@ -38,10 +38,13 @@ struct Migrator: Sendable {
                     try await store.run("SELECT pg_advisory_xact_lock(\(bind: Int64(0x436F_6E66_0000)))")
                 }
                 for statement in preamble { try await store.run("\(unsafeRaw: statement)") }
-                try await store.run("CREATE TABLE IF NOT EXISTS \(unsafeRaw: table) (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+                try await store.run(
+                    "CREATE TABLE IF NOT EXISTS \(unsafeRaw: table) (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
                 guard try await !appliedVersions(store).contains(migration.version) else { return false }
                 for statement in migration.statements(store.kind) { try await store.run("\(unsafeRaw: statement)") }
-                try await store.run("INSERT INTO \(unsafeRaw: table) (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: nowMillis()))")
+                try await store.run(
+                    "INSERT INTO \(unsafeRaw: table) (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: nowMillis()))"
+                )
                 return true
             }
             if applied { appliedNow.append(migration.version) }
@@ -54,7 +57,9 @@ struct Migrator: Sendable {
         switch store.kind {
         case .sqlite:
             let name = table
-            exists = try await store.scalar("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \(bind: name)", column: "n", as: Int.self) ?? 0 > 0
+            exists =
+                try await store.scalar("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = \(bind: name)", column: "n", as: Int.self) ?? 0
+                > 0
         case .postgres:
             exists = try await store.scalar("SELECT to_regclass(\(bind: table)) IS NOT NULL AS present", column: "present", as: Bool.self) ?? false
         }

@@ -2,10 +2,10 @@ import Foundation
 public import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode with a single writer and a few readers.

@@ -53,8 +53,10 @@ struct QueuedConversation: Decodable, Sendable {
 }
 
 extension Store {
-    func insertConversation(id: ConversationID, site: SiteID, department: DepartmentID?, visitor: VisitorID, pageURLSealed: Data?, at time: Int64) async throws {
-        try await run("""
+    func insertConversation(id: ConversationID, site: SiteID, department: DepartmentID?, visitor: VisitorID, pageURLSealed: Data?, at time: Int64) async throws
+    {
+        try await run(
+            """
             INSERT INTO conversations (id, site_id, department_id, visitor_id, state, last_seq, page_url_sealed, created_at, queued_at, updated_at)
             VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: department?.rawValue), \(bind: visitor.rawValue), \(bind: ConversationState.queued.rawValue),
                     0, \(bind: pageURLSealed), \(bind: time), \(bind: time), \(bind: time))
@@ -68,31 +70,37 @@ extension Store {
     /// The visitor's conversations that are not closed.
     func openConversations(visitor: VisitorID) async throws -> [ConversationRecord] {
         try await all(
-            "SELECT * FROM conversations WHERE visitor_id = \(bind: visitor.rawValue) AND state <> 'closed' ORDER BY created_at, id", as: ConversationRecord.self
+            "SELECT * FROM conversations WHERE visitor_id = \(bind: visitor.rawValue) AND state <> 'closed' ORDER BY created_at, id",
+            as: ConversationRecord.self
         )
     }
 
     /// Active conversations assigned to `agent`.
     func activeConversations(agent: AgentID) async throws -> [ConversationRecord] {
-        try await all("SELECT * FROM conversations WHERE agent_id = \(bind: agent.rawValue) AND state = 'active' ORDER BY assigned_at, id", as: ConversationRecord.self)
+        try await all(
+            "SELECT * FROM conversations WHERE agent_id = \(bind: agent.rawValue) AND state = 'active' ORDER BY assigned_at, id", as: ConversationRecord.self)
     }
 
     func countActiveConversations(agent: AgentID) async throws -> Int {
-        try await scalar("SELECT count(*) AS n FROM conversations WHERE agent_id = \(bind: agent.rawValue) AND state = 'active'", column: "n", as: Int.self) ?? 0
+        try await scalar("SELECT count(*) AS n FROM conversations WHERE agent_id = \(bind: agent.rawValue) AND state = 'active'", column: "n", as: Int.self)
+            ?? 0
     }
 
     /// Takes the next sequence number of a conversation. On PostgreSQL the row stays locked until
     /// the transaction ends, which orders concurrent writers; SQLite has a single writer anyway.
     func nextSequence(conversation: ConversationID) async throws -> Int64 {
-        guard let row = try await first("""
-            UPDATE conversations SET last_seq = last_seq + 1, updated_at = \(bind: nowMillis()) WHERE id = \(bind: conversation.rawValue) RETURNING last_seq
-            """, as: SeqRow.self)
+        guard
+            let row = try await first(
+                """
+                UPDATE conversations SET last_seq = last_seq + 1, updated_at = \(bind: nowMillis()) WHERE id = \(bind: conversation.rawValue) RETURNING last_seq
+                """, as: SeqRow.self)
         else { throw ConfidantError.conversationNotFound }
         return row.lastSeq
     }
 
     func assign(conversation: ConversationID, to agent: AgentID, at time: Int64) async throws {
-        try await run("""
+        try await run(
+            """
             UPDATE conversations SET state = 'active', agent_id = \(bind: agent.rawValue), assigned_at = \(bind: time), updated_at = \(bind: time)
             WHERE id = \(bind: conversation.rawValue)
             """)
@@ -101,18 +109,21 @@ extension Store {
 
     /// Puts a conversation (back) in the queue of `department`.
     func requeue(conversation: ConversationID, department: DepartmentID?, at time: Int64) async throws {
-        try await run("""
+        try await run(
+            """
             UPDATE conversations SET state = 'queued', agent_id = NULL, department_id = \(bind: department?.rawValue), queued_at = \(bind: time), updated_at = \(bind: time)
             WHERE id = \(bind: conversation.rawValue)
             """)
     }
 
     func close(conversation: ConversationID, at time: Int64) async throws {
-        try await run("UPDATE conversations SET state = 'closed', closed_at = \(bind: time), updated_at = \(bind: time) WHERE id = \(bind: conversation.rawValue)")
+        try await run(
+            "UPDATE conversations SET state = 'closed', closed_at = \(bind: time), updated_at = \(bind: time) WHERE id = \(bind: conversation.rawValue)")
     }
 
     func rate(conversation: ConversationID, score: Int, commentSealed: Data?) async throws {
-        try await run("""
+        try await run(
+            """
             UPDATE conversations SET rating = \(bind: score), rating_comment_sealed = \(bind: commentSealed), updated_at = \(bind: nowMillis())
             WHERE id = \(bind: conversation.rawValue)
             """)
@@ -120,18 +131,22 @@ extension Store {
 
     /// Every queued conversation, oldest first.
     func queuedConversations() async throws -> [QueuedConversation] {
-        try await all("SELECT id, site_id, department_id, visitor_id, queued_at FROM conversations WHERE state = 'queued' ORDER BY queued_at, id", as: QueuedConversation.self)
+        try await all(
+            "SELECT id, site_id, department_id, visitor_id, queued_at FROM conversations WHERE state = 'queued' ORDER BY queued_at, id",
+            as: QueuedConversation.self)
     }
 
     /// Queued conversations of one department (nil: the general queue), oldest first.
     func queuedConversations(department: DepartmentID?) async throws -> [QueuedConversation] {
         if let department {
-            return try await all("""
+            return try await all(
+                """
                 SELECT id, site_id, department_id, visitor_id, queued_at FROM conversations
                 WHERE state = 'queued' AND department_id = \(bind: department.rawValue) ORDER BY queued_at, id
                 """, as: QueuedConversation.self)
         }
-        return try await all("""
+        return try await all(
+            """
             SELECT id, site_id, department_id, visitor_id, queued_at FROM conversations
             WHERE state = 'queued' AND department_id IS NULL ORDER BY queued_at, id
             """, as: QueuedConversation.self)
@@ -151,12 +166,16 @@ extension Store {
             """
         let rows: [CandidateRow]
         if let department {
-            rows = try await all(base + " AND EXISTS (SELECT 1 FROM agent_departments d WHERE d.agent_id = a.id AND d.department_id = \(bind: department.rawValue))", as: CandidateRow.self)
+            rows = try await all(
+                base + " AND EXISTS (SELECT 1 FROM agent_departments d WHERE d.agent_id = a.id AND d.department_id = \(bind: department.rawValue))",
+                as: CandidateRow.self)
         } else {
             rows = try await all(base, as: CandidateRow.self)
         }
         return rows.map {
-            RoutingCandidate(agentID: AgentID(trusted: $0.agentId), activeConversations: $0.activeConversations, maxConversations: $0.maxConversations, lastAssignedAt: $0.lastAssignedAt)
+            RoutingCandidate(
+                agentID: AgentID(trusted: $0.agentId), activeConversations: $0.activeConversations, maxConversations: $0.maxConversations,
+                lastAssignedAt: $0.lastAssignedAt)
         }
     }
 

@@ -50,14 +50,16 @@ extension Store {
 
     func insertSite(id: SiteID, widgetKey: String, name: String, allowedOrigins: [String]) async throws {
         let now = nowMillis()
-        try await run("""
+        try await run(
+            """
             INSERT INTO sites (id, widget_key, name, allowed_origins, created_at, updated_at)
             VALUES (\(bind: id.rawValue), \(bind: widgetKey), \(bind: name), \(bind: Self.json(allowedOrigins)), \(bind: now), \(bind: now))
             """)
     }
 
     func updateSite(id: SiteID, name: String, allowedOrigins: [String]) async throws -> Bool {
-        try await first("""
+        try await first(
+            """
             UPDATE sites SET name = \(bind: name), allowed_origins = \(bind: Self.json(allowedOrigins)), updated_at = \(bind: nowMillis())
             WHERE id = \(bind: id.rawValue) RETURNING id
             """, as: IDRow.self) != nil
@@ -87,7 +89,9 @@ extension Store {
     }
 
     func renameDepartment(id: DepartmentID, name: String) async throws -> Bool {
-        try await first("UPDATE departments SET name = \(bind: name), updated_at = \(bind: nowMillis()) WHERE id = \(bind: id.rawValue) RETURNING id", as: IDRow.self) != nil
+        try await first(
+            "UPDATE departments SET name = \(bind: name), updated_at = \(bind: nowMillis()) WHERE id = \(bind: id.rawValue) RETURNING id", as: IDRow.self)
+            != nil
     }
 
     func deleteDepartment(id: DepartmentID) async throws -> Bool {
@@ -106,7 +110,8 @@ extension Store {
 
     func insertAgent(id: AgentID, email: String, displayName: String, passwordHash: String, role: StaffRole, maxConversations: Int) async throws {
         let now = nowMillis()
-        try await run("""
+        try await run(
+            """
             INSERT INTO agents (id, email, display_name, password_hash, role, max_conversations, availability, active, last_assigned_at, created_at, updated_at)
             VALUES (\(bind: id.rawValue), \(bind: email), \(bind: displayName), \(bind: passwordHash), \(bind: role.rawValue), \(bind: maxConversations),
                     \(bind: Availability.away.rawValue), 1, 0, \(bind: now), \(bind: now))
@@ -114,7 +119,8 @@ extension Store {
     }
 
     func updateAgent(_ agent: AgentRecord) async throws {
-        try await run("""
+        try await run(
+            """
             UPDATE agents SET email = \(bind: agent.email), display_name = \(bind: agent.displayName), password_hash = \(bind: agent.passwordHash),
                 role = \(bind: agent.role), max_conversations = \(bind: agent.maxConversations), active = \(bind: agent.active),
                 updated_at = \(bind: nowMillis())

@@ -18,7 +18,8 @@ struct SessionRecord: Decodable, Sendable {
 extension Store {
     func insertSession(tokenHash: String, agent: AgentID, expiresAt: Int64, userAgent: String, address: String) async throws {
         let now = nowMillis()
-        try await run("""
+        try await run(
+            """
             INSERT INTO sessions (token_hash, agent_id, created_at, last_seen_at, expires_at, user_agent, address)
             VALUES (\(bind: tokenHash), \(bind: agent.rawValue), \(bind: now), \(bind: now), \(bind: expiresAt), \(bind: userAgent), \(bind: address))
             """)
@@ -49,7 +50,8 @@ extension Store {
 
     /// Records that `agent` has `connections` open sockets on `node`.
     func upsertPresence(agent: AgentID, node: String, connections: Int, at time: Int64) async throws {
-        try await run("""
+        try await run(
+            """
             INSERT INTO agent_presence (agent_id, node_id, connections, seen_at) VALUES (\(bind: agent.rawValue), \(bind: node), \(bind: connections), \(bind: time))
             ON CONFLICT (agent_id, node_id) DO UPDATE SET connections = excluded.connections, seen_at = excluded.seen_at
             """)

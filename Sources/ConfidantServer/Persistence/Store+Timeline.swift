@@ -45,7 +45,8 @@ extension Store {
         id: MessageID, conversation: ConversationID, seq: Int64, clientId: String, authorKind: AuthorKind, authorId: String,
         visibility: Visibility, bodySealed: Data, at time: Int64
     ) async throws {
-        try await run("""
+        try await run(
+            """
             INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, visibility, body_sealed, created_at)
             VALUES (\(bind: id.rawValue), \(bind: conversation.rawValue), \(bind: seq), \(bind: clientId), \(bind: authorKind.rawValue), \(bind: authorId),
                     \(bind: visibility.rawValue), \(bind: bodySealed), \(bind: time))
@@ -54,7 +55,8 @@ extension Store {
 
     /// The message an author already sent with `clientId`, if any (idempotent resend).
     func message(conversation: ConversationID, authorKind: AuthorKind, authorId: String, clientId: String) async throws -> MessageRecord? {
-        try await first("""
+        try await first(
+            """
             SELECT * FROM messages WHERE conversation_id = \(bind: conversation.rawValue) AND author_kind = \(bind: authorKind.rawValue)
               AND author_id = \(bind: authorId) AND client_id = \(bind: clientId)
             """, as: MessageRecord.self)
@@ -64,7 +66,8 @@ extension Store {
         id: EventID, conversation: ConversationID, seq: Int64, kind: ConversationEventKind, actorKind: AuthorKind, actorId: String?,
         agent: AgentID? = nil, fromAgent: AgentID? = nil, department: DepartmentID? = nil, score: Int? = nil, at time: Int64
     ) async throws {
-        try await run("""
+        try await run(
+            """
             INSERT INTO conversation_events (id, conversation_id, seq, kind, actor_kind, actor_id, agent_id, from_agent_id, department_id, score, created_at)
             VALUES (\(bind: id.rawValue), \(bind: conversation.rawValue), \(bind: seq), \(bind: kind.rawValue), \(bind: actorKind.rawValue), \(bind: actorId),
                     \(bind: agent?.rawValue), \(bind: fromAgent?.rawValue), \(bind: department?.rawValue), \(bind: score), \(bind: time))
@@ -74,25 +77,29 @@ extension Store {
     /// Messages after `seq`, in order; visitors get public ones only.
     func messages(conversation: ConversationID, after seq: Int64, includeInternal: Bool, limit: Int) async throws -> [MessageRecord] {
         if includeInternal {
-            return try await all("""
+            return try await all(
+                """
                 SELECT * FROM messages WHERE conversation_id = \(bind: conversation.rawValue) AND seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
                 """, as: MessageRecord.self)
         }
-        return try await all("""
+        return try await all(
+            """
             SELECT * FROM messages WHERE conversation_id = \(bind: conversation.rawValue) AND seq > \(bind: seq) AND visibility = 'public'
             ORDER BY seq LIMIT \(bind: limit)
             """, as: MessageRecord.self)
     }
 
     func events(conversation: ConversationID, after seq: Int64, limit: Int) async throws -> [EventRecord] {
-        try await all("""
+        try await all(
+            """
             SELECT * FROM conversation_events WHERE conversation_id = \(bind: conversation.rawValue) AND seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
             """, as: EventRecord.self)
     }
 
     /// Raises a reader's marker to `seq` (never lowers it).
     func markRead(conversation: ConversationID, readerKind: AuthorKind, readerId: String, seq: Int64) async throws {
-        try await run("""
+        try await run(
+            """
             INSERT INTO read_markers (conversation_id, reader_kind, reader_id, seq, updated_at)
             VALUES (\(bind: conversation.rawValue), \(bind: readerKind.rawValue), \(bind: readerId), \(bind: seq), \(bind: nowMillis()))
             ON CONFLICT (conversation_id, reader_kind, reader_id) DO UPDATE
@@ -101,7 +108,9 @@ extension Store {
     }
 
     func readMarkers(conversation: ConversationID) async throws -> [ReadMarkerRecord] {
-        try await all("SELECT conversation_id, reader_kind, reader_id, seq FROM read_markers WHERE conversation_id = \(bind: conversation.rawValue)", as: ReadMarkerRecord.self)
+        try await all(
+            "SELECT conversation_id, reader_kind, reader_id, seq FROM read_markers WHERE conversation_id = \(bind: conversation.rawValue)",
+            as: ReadMarkerRecord.self)
     }
 
     /// Display names of the given agents.

@@ -44,7 +44,8 @@ extension Store {
 
     func insertVisitor(id: VisitorID, site: SiteID) async throws {
         let now = nowMillis()
-        try await run("INSERT INTO visitors (id, site_id, created_at, last_seen_at) VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: now), \(bind: now))")
+        try await run(
+            "INSERT INTO visitors (id, site_id, created_at, last_seen_at) VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: now), \(bind: now))")
     }
 
     func visitor(id: VisitorID) async throws -> VisitorRecord? {
@@ -66,7 +67,8 @@ extension Store {
         id: OfflineMessageID, site: SiteID, visitor: VisitorID, department: DepartmentID?, clientId: String,
         nameSealed: Data?, emailSealed: Data?, bodySealed: Data
     ) async throws {
-        try await run("""
+        try await run(
+            """
             INSERT INTO offline_messages (id, site_id, visitor_id, department_id, client_id, name_sealed, email_sealed, body_sealed, created_at)
             VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: visitor.rawValue), \(bind: department?.rawValue), \(bind: clientId),
                     \(bind: nameSealed), \(bind: emailSealed), \(bind: bodySealed), \(bind: nowMillis()))
@@ -74,7 +76,8 @@ extension Store {
     }
 
     func offlineMessage(visitor: VisitorID, clientId: String) async throws -> OfflineMessageRecord? {
-        try await first("SELECT * FROM offline_messages WHERE visitor_id = \(bind: visitor.rawValue) AND client_id = \(bind: clientId)", as: OfflineMessageRecord.self)
+        try await first(
+            "SELECT * FROM offline_messages WHERE visitor_id = \(bind: visitor.rawValue) AND client_id = \(bind: clientId)", as: OfflineMessageRecord.self)
     }
 
     func offlineMessage(id: OfflineMessageID) async throws -> OfflineMessageRecord? {
@@ -85,7 +88,8 @@ extension Store {
         if includeHandled {
             return try await all("SELECT * FROM offline_messages ORDER BY created_at DESC, id LIMIT \(bind: limit)", as: OfflineMessageRecord.self)
         }
-        return try await all("SELECT * FROM offline_messages WHERE handled_at IS NULL ORDER BY created_at DESC, id LIMIT \(bind: limit)", as: OfflineMessageRecord.self)
+        return try await all(
+            "SELECT * FROM offline_messages WHERE handled_at IS NULL ORDER BY created_at DESC, id LIMIT \(bind: limit)", as: OfflineMessageRecord.self)
     }
 
     func markOfflineMessageHandled(id: OfflineMessageID, by agent: AgentID) async throws {
@@ -96,14 +100,16 @@ extension Store {
 
     func insertCannedResponse(id: CannedResponseID, scope: DepartmentID?, shortcut: String, body: String) async throws {
         let now = nowMillis()
-        try await run("""
+        try await run(
+            """
             INSERT INTO canned_responses (id, scope, shortcut, body, created_at, updated_at)
             VALUES (\(bind: id.rawValue), \(bind: scope?.rawValue ?? ""), \(bind: shortcut), \(bind: body), \(bind: now), \(bind: now))
             """)
     }
 
     func updateCannedResponse(id: CannedResponseID, scope: DepartmentID?, shortcut: String, body: String) async throws -> Bool {
-        try await first("""
+        try await first(
+            """
             UPDATE canned_responses SET scope = \(bind: scope?.rawValue ?? ""), shortcut = \(bind: shortcut), body = \(bind: body), updated_at = \(bind: nowMillis())
             WHERE id = \(bind: id.rawValue) RETURNING id
             """, as: IDRow.self) != nil

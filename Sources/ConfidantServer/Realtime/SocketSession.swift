@@ -80,7 +80,8 @@ struct SocketSession: Sendable {
             if let principal = state.principal {
                 await handle(envelope, from: principal, on: connection)
             } else if case .hello(let version, let token, let resume) = envelope.frame {
-                guard let principal = await hello(version: version, token: token, resume: resume, ref: envelope.ref, endpoint: endpoint, connection: connection) else {
+                guard let principal = await hello(version: version, token: token, resume: resume, ref: envelope.ref, endpoint: endpoint, connection: connection)
+                else {
                     return
                 }
                 state.principal = principal
@@ -96,7 +97,9 @@ struct SocketSession: Sendable {
         version: Int, token: String?, resume: [ResumePoint], ref: String?, endpoint: SocketEndpoint, connection: SocketConnection
     ) async -> Principal? {
         guard ProtocolVersion.supported.contains(version) else {
-            refuse(ConfidantError(.unsupportedProtocol, "This server speaks protocol \(ProtocolVersion.supported.sorted()); you asked for \(version)."), ref: ref, code: CloseCode.unsupportedProtocol, on: connection)
+            refuse(
+                ConfidantError(.unsupportedProtocol, "This server speaks protocol \(ProtocolVersion.supported.sorted()); you asked for \(version)."), ref: ref,
+                code: CloseCode.unsupportedProtocol, on: connection)
             return nil
         }
         do {
@@ -104,12 +107,17 @@ struct SocketSession: Sendable {
             let topics: [Topic]
             switch endpoint {
             case .visitor(let origin):
-                guard let token, let visitor = visitorTokens.verify(token), try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) }) != nil else {
-                    refuse(ConfidantError(.unauthenticated, "The visitor token is missing, expired or invalid; ask for a new one."), ref: ref, code: CloseCode.unauthenticated, on: connection)
+                guard let token, let visitor = visitorTokens.verify(token), try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) }) != nil
+                else {
+                    refuse(
+                        ConfidantError(.unauthenticated, "The visitor token is missing, expired or invalid; ask for a new one."), ref: ref,
+                        code: CloseCode.unauthenticated, on: connection)
                     return nil
                 }
                 guard try await origins.allowsVisitor(origin: origin, site: visitor.siteID) else {
-                    refuse(ConfidantError(.crossOrigin, "This page's origin may not use this site's chat."), ref: ref, code: CloseCode.forbiddenOrigin, on: connection)
+                    refuse(
+                        ConfidantError(.crossOrigin, "This page's origin may not use this site's chat."), ref: ref, code: CloseCode.forbiddenOrigin,
+                        on: connection)
                     return nil
                 }
                 principal = .visitor(visitor)
@@ -178,7 +186,8 @@ struct SocketSession: Sendable {
             case (.hello, _):
                 throw ConfidantError(.invalidState, "This socket already said hello.")
             case (.sendMessage(let id, let clientId, let body, let visibility), _):
-                try await chat.sendMessage(principal, conversation: id, clientId: clientId, body: body, visibility: visibility, origin: connection.id, reply: respond)
+                try await chat.sendMessage(
+                    principal, conversation: id, clientId: clientId, body: body, visibility: visibility, origin: connection.id, reply: respond)
             case (.typing(let id, let active, let visibility), _):
                 try await chat.typing(principal, conversation: id, active: active, visibility: visibility, origin: connection.id)
             case (.read(let id, let seq), _):
@@ -210,7 +219,10 @@ struct SocketSession: Sendable {
             respond(.error(error, conversationId: envelope.frame.conversationId))
         } catch {
             logger.error("Frame failed", metadata: ["type": "\(envelope.frame.type)", "error": "\(error)"])
-            respond(.error(ConfidantError(.internalError, "The server could not handle this frame; nothing was stored."), conversationId: envelope.frame.conversationId))
+            respond(
+                .error(
+                    ConfidantError(.internalError, "The server could not handle this frame; nothing was stored."), conversationId: envelope.frame.conversationId
+                ))
         }
     }
 

@@ -19,14 +19,18 @@ struct CommandLineTests {
         #expect(migrate.output.contains("Applied 2 migration(s)."), "\(migrate.output)")
         #expect(try ServerProcess.command(["migrate", "--data-dir", directory], environment: environment).output.contains("up to date"))
 
-        let created = try ServerProcess.command(["admin", "create", "--email", "boss@example.com", "--name", "Boss", "--data-dir", directory], environment: environment)
+        let created = try ServerProcess.command(
+            ["admin", "create", "--email", "boss@example.com", "--name", "Boss", "--data-dir", directory], environment: environment)
         #expect(created.status == 0)
         let password = try #require(created.output.split(separator: "\n").first { $0.hasPrefix("Password") }?.split(separator: " ").last.map(String.init))
         #expect(password.count == 20)
-        let again = try ServerProcess.command(["admin", "create", "--email", "BOSS@example.com", "--password-stdin", "--data-dir", directory], stdin: "another long password\n", environment: environment)
+        let again = try ServerProcess.command(
+            ["admin", "create", "--email", "BOSS@example.com", "--password-stdin", "--data-dir", directory], stdin: "another long password\n",
+            environment: environment)
         #expect(again.status != 0)
         #expect(again.output.contains("conflict"))
-        let weak = try ServerProcess.command(["admin", "create", "--email", "weak@example.com", "--password-stdin", "--data-dir", directory], stdin: "short\n", environment: environment)
+        let weak = try ServerProcess.command(
+            ["admin", "create", "--email", "weak@example.com", "--password-stdin", "--data-dir", directory], stdin: "short\n", environment: environment)
         #expect(weak.status != 0)
         #expect(weak.output.contains("at least 12 characters"))
 

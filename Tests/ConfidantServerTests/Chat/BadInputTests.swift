@@ -1,5 +1,4 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -7,6 +6,8 @@ import HummingbirdWSClient
 import NIOCore
 import NIOWebSocket
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("Bad input: every malformed frame gets an error or a documented close, and stores nothing")
 struct BadInputTests {
@@ -27,19 +28,28 @@ struct BadInputTests {
         Case(name: "wrong type of field", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":42}"# }, code: .invalidFrame),
         Case(name: "blank body", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"  \n "}"# }, code: .emptyMessage),
         Case(
-            name: "body too long", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"\#(String(repeating: "é", count: 4001))"}"# },
+            name: "body too long",
+            text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"\#(String(repeating: "é", count: 4001))"}"# },
             code: .messageTooLong
         ),
-        Case(name: "control characters", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"a\u0007b"}"# }, code: .invalidRequest),
-        Case(name: "bad client id", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"has space","body":"hi"}"# }, code: .invalidFrame),
+        Case(
+            name: "control characters", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"a\u0007b"}"# },
+            code: .invalidRequest),
+        Case(
+            name: "bad client id", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"has space","body":"hi"}"# }, code: .invalidFrame
+        ),
         Case(name: "bad conversation id", text: { _ in #"{"type":"message.send","conversationId":"../etc","clientId":"x","body":"hi"}"# }, code: .invalidFrame),
         Case(
             name: "someone else's conversation", text: { _ in #"{"type":"message.send","conversationId":"\#(ConversationID())","clientId":"x","body":"hi"}"# },
             code: .conversationNotFound
         ),
-        Case(name: "visitor writes an internal note", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"hi","visibility":"internal"}"# }, code: .forbidden),
+        Case(
+            name: "visitor writes an internal note",
+            text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"hi","visibility":"internal"}"# }, code: .forbidden),
         Case(name: "visitor sends a staff frame", text: { id in #"{"type":"conversation.accept","conversationId":"\#(id)"}"# }, code: .forbidden),
-        Case(name: "unknown visibility", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"hi","visibility":"secret"}"# }, code: .invalidFrame),
+        Case(
+            name: "unknown visibility", text: { id in #"{"type":"message.send","conversationId":"\#(id)","clientId":"x","body":"hi","visibility":"secret"}"# },
+            code: .invalidFrame),
         Case(name: "score out of range", text: { id in #"{"type":"conversation.rate","conversationId":"\#(id)","score":6}"# }, code: .invalidFrame),
         Case(name: "negative sequence", text: { id in #"{"type":"sync","conversationId":"\#(id)","afterSeq":-1}"# }, code: .invalidFrame),
         Case(name: "second hello", text: { _ in #"{"type":"hello","protocol":1}"# }, code: .invalidState),
@@ -70,7 +80,8 @@ struct BadInputTests {
             let pair = try await DeliveryTests.pair(server)
             pair.guest.sendRaw(.binary(ByteBuffer(string: "{}")))
             #expect(try await pair.guest.next(type: "error").errorCode == .binaryNotSupported)
-            let transfer = #"{"type":"conversation.transfer","ref":"t","conversationId":"\#(pair.conversation)","toAgentId":"\#(AgentID())","toDepartmentId":"\#(DepartmentID())"}"#
+            let transfer =
+                #"{"type":"conversation.transfer","ref":"t","conversationId":"\#(pair.conversation)","toAgentId":"\#(AgentID())","toDepartmentId":"\#(DepartmentID())"}"#
             pair.agent.sendText(transfer)
             #expect(try await pair.agent.next(timeout: .seconds(5), "error") { $0.ref == "t" }.errorCode == .invalidFrame)
 
@@ -149,7 +160,10 @@ struct BadInputTests {
             let cases: [(HTTPRequest.Method, String, String?, StaffLogin?, HTTPResponse.Status, String)] = [
                 (.post, "/v1/departments", "{nope", owner, .badRequest, "invalid_json"),
                 (.post, "/v1/departments", "{}", owner, .badRequest, "invalid_request"),
-                (.post, "/v1/departments", #"{"name":"\#(String(repeating: "a", count: Limits.maxRequestBodyBytes))"}"#, owner, .contentTooLarge, "payload_too_large"),
+                (
+                    .post, "/v1/departments", #"{"name":"\#(String(repeating: "a", count: Limits.maxRequestBodyBytes))"}"#, owner, .contentTooLarge,
+                    "payload_too_large"
+                ),
                 (.get, "/v1/sites", nil, nil, .unauthorized, "unauthenticated"),
                 (.get, "/v1/conversations/not-an-id", nil, owner, .notFound, "conversation_not_found"),
                 (.get, "/v1/conversations/\(ConversationID())", nil, owner, .notFound, "conversation_not_found"),

@@ -1,9 +1,10 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("A visitor and an agent chat over real WebSockets")
 struct ChatFlowTests {
@@ -101,9 +102,10 @@ struct ChatFlowTests {
             #expect(transcript.conversation.pageUrl == "https://shop.example/cart")
             #expect(transcript.conversation.state == .closed)
             #expect(transcript.conversation.rating == 5)
-            #expect(transcript.entries.map(\.frame.type) == [
-                "conversation.assigned", "message", "message", "message", "conversation.closed", "conversation.rated",
-            ])
+            #expect(
+                transcript.entries.map(\.frame.type) == [
+                    "conversation.assigned", "message", "message", "message", "conversation.closed", "conversation.rated",
+                ])
             let bodies = transcript.entries.compactMap { $0.message?.body }
             #expect(bodies.contains("Customer seems upset"))
             #expect(transcript.entries.compactMap { $0.message?.seq ?? $0.event?.seq } == Array(1...6))

@@ -1,9 +1,10 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("Delivery: idempotent resend and resume after reconnect")
 struct DeliveryTests {
@@ -130,7 +131,8 @@ struct DeliveryTests {
                     try await Task.sleep(for: .milliseconds(2))
                 }
             }
-            let (agent, _) = try await server.agentSocket(pair.agentLogin, resume: [ResumePoint(conversationId: pair.conversation, afterSeq: 0)], available: false)
+            let (agent, _) = try await server.agentSocket(
+                pair.agentLogin, resume: [ResumePoint(conversationId: pair.conversation, afterSeq: 0)], available: false)
             try await sender.value
             _ = try await agent.next(timeout: .seconds(15), "live-40") { $0.message?.clientId == "live-40" }
             let seqs = try await agent.received { $0.message?.conversationId == pair.conversation || $0.event?.conversationId == pair.conversation }

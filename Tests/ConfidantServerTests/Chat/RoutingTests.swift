@@ -1,9 +1,10 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("Routing: limits, the queue, transfers, offline")
 struct RoutingTests {
@@ -86,7 +87,8 @@ struct RoutingTests {
             #expect(welcome.agentsOnline == false)
             guest.send(.openConversation(departmentId: nil, name: nil, email: nil, pageUrl: nil), ref: "open")
             #expect(try await guest.next(timeout: .seconds(5), "refusal") { $0.ref == "open" }.errorCode == .noAgentsOnline)
-            let leave = ClientFrame.leaveOfflineMessage(clientId: "off-1", departmentId: nil, name: "Vera", email: "vera@example.com", body: "Call me back please")
+            let leave = ClientFrame.leaveOfflineMessage(
+                clientId: "off-1", departmentId: nil, name: "Vera", email: "vera@example.com", body: "Call me back please")
             guest.send(leave, ref: "leave")
             let ack = try await guest.next(timeout: .seconds(5), "offline ack") { $0.ref == "leave" }
             guard case .offlineAck("off-1", let offlineID) = ack.frame else { Issue.record("no offline ack: \(ack.frame)"); return }

@@ -1,8 +1,9 @@
 import Configuration
-@testable import ConfidantServer
 import Foundation
 import Logging
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("Configuration: flags, environment, file, defaults")
 struct ConfigurationTests {
@@ -23,8 +24,11 @@ struct ConfigurationTests {
     func precedence() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
-        try Data(#"{"http": {"host": "0.0.0.0", "port": 9000, "publicUrl": "https://chat.example.com"}, "realtime": {"presenceTtlSeconds": 90}, "log": {"level": "debug"}}"#.utf8)
-            .write(to: file)
+        try Data(
+            #"{"http": {"host": "0.0.0.0", "port": 9000, "publicUrl": "https://chat.example.com"}, "realtime": {"presenceTtlSeconds": 90}, "log": {"level": "debug"}}"#
+                .utf8
+        )
+        .write(to: file)
         let configuration = try await ConfidantConfiguration.load(
             flags: ["http.port": .int(7000)],
             environment: ["CONFIDANT_HTTP_HOST": "10.0.0.5", "CONFIDANT_REALTIME_HEARTBEAT_SECONDS": "20", "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "15"],
@@ -43,16 +47,18 @@ struct ConfigurationTests {
 
     @Test("Every environment variable in docs/configuration.md is read")
     func everyEnvironmentVariable() async throws {
-        let configuration = try await ConfidantConfiguration.load(flags: [:], environment: [
-            "CONFIDANT_HTTP_HOST": "0.0.0.0", "CONFIDANT_HTTP_PORT": "9090", "CONFIDANT_HTTP_PUBLIC_URL": "https://chat.example.com",
-            "CONFIDANT_HTTP_IDLE_TIMEOUT_SECONDS": "30", "CONFIDANT_DATA_DIR": "/srv/confidant",
-            "CONFIDANT_DATABASE_URL": "postgres://c@db/confidant", "CONFIDANT_KEYS_MASTER_KEY": "a2V5",
-            "CONFIDANT_KEYS_MASTER_KEY_FILE": "/run/secrets/confidant-key", "CONFIDANT_AUTH_BCRYPT_COST": "13",
-            "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "30", "CONFIDANT_AUTH_SESSION_ABSOLUTE_HOURS": "12",
-            "CONFIDANT_VISITOR_TOKEN_LIFETIME_DAYS": "7", "CONFIDANT_REALTIME_HEARTBEAT_SECONDS": "20",
-            "CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "60", "CONFIDANT_REALTIME_HELLO_TIMEOUT_SECONDS": "5",
-            "CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "256", "CONFIDANT_LOG_LEVEL": "warning", "CONFIDANT_NODE_ID": "node-a",
-        ])
+        let configuration = try await ConfidantConfiguration.load(
+            flags: [:],
+            environment: [
+                "CONFIDANT_HTTP_HOST": "0.0.0.0", "CONFIDANT_HTTP_PORT": "9090", "CONFIDANT_HTTP_PUBLIC_URL": "https://chat.example.com",
+                "CONFIDANT_HTTP_IDLE_TIMEOUT_SECONDS": "30", "CONFIDANT_DATA_DIR": "/srv/confidant",
+                "CONFIDANT_DATABASE_URL": "postgres://c@db/confidant", "CONFIDANT_KEYS_MASTER_KEY": "a2V5",
+                "CONFIDANT_KEYS_MASTER_KEY_FILE": "/run/secrets/confidant-key", "CONFIDANT_AUTH_BCRYPT_COST": "13",
+                "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "30", "CONFIDANT_AUTH_SESSION_ABSOLUTE_HOURS": "12",
+                "CONFIDANT_VISITOR_TOKEN_LIFETIME_DAYS": "7", "CONFIDANT_REALTIME_HEARTBEAT_SECONDS": "20",
+                "CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "60", "CONFIDANT_REALTIME_HELLO_TIMEOUT_SECONDS": "5",
+                "CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "256", "CONFIDANT_LOG_LEVEL": "warning", "CONFIDANT_NODE_ID": "node-a",
+            ])
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 9090)
         #expect(configuration.publicURL == "https://chat.example.com")
@@ -84,15 +90,17 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("Invalid values are refused with a message naming the setting", arguments: [
-        ["CONFIDANT_HTTP_PORT": "70000"],
-        ["CONFIDANT_AUTH_BCRYPT_COST": "4"],
-        ["CONFIDANT_LOG_LEVEL": "loud"],
-        ["CONFIDANT_DATABASE_URL": "mysql://localhost/db"],
-        ["CONFIDANT_HTTP_PUBLIC_URL": "ftp://files.example"],
-        ["CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "5"],
-        ["CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "1"],
-    ])
+    @Test(
+        "Invalid values are refused with a message naming the setting",
+        arguments: [
+            ["CONFIDANT_HTTP_PORT": "70000"],
+            ["CONFIDANT_AUTH_BCRYPT_COST": "4"],
+            ["CONFIDANT_LOG_LEVEL": "loud"],
+            ["CONFIDANT_DATABASE_URL": "mysql://localhost/db"],
+            ["CONFIDANT_HTTP_PUBLIC_URL": "ftp://files.example"],
+            ["CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "5"],
+            ["CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "1"],
+        ])
     func invalidValues(_ environment: [String: String]) async throws {
         let error = await #expect(throws: ConfigurationError.self) { _ = try await ConfidantConfiguration.load(flags: [:], environment: environment) }
         let key = environment.keys.first!.dropFirst("CONFIDANT_".count).lowercased().replacingOccurrences(of: "_", with: "")

@@ -14,7 +14,8 @@ struct KillTests {
         let environment = ["CONFIDANT_AUTH_BCRYPT_COST": "10", "CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
 
         let password = "kill-test-password"
-        let created = try ServerProcess.command(["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: password + "\n", environment: environment)
+        let created = try ServerProcess.command(
+            ["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: password + "\n", environment: environment)
         try #require(created.status == 0, "admin create failed: \(created.output)")
 
         // First life: a visitor streams 300 messages without waiting; kill after 100 acks.

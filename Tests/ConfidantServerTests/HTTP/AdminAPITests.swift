@@ -1,9 +1,10 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import NIOCore
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("REST API: directory, staff, canned responses, permissions")
 struct AdminAPITests {
@@ -27,7 +28,8 @@ struct AdminAPITests {
 
             #expect(try await server.request(.post, "/v1/sites", json: ["name": "X"], as: agent).status == .forbidden)
             #expect(try await server.request(.get, "/v1/sites", as: agent).status == .ok)
-            let badOrigin = try await server.request(.post, "/v1/sites", json: ["name": "Bad", "allowedOrigins": ["javascript:alert(1)"]] as [String: AnyEncodable], as: owner)
+            let badOrigin = try await server.request(
+                .post, "/v1/sites", json: ["name": "Bad", "allowedOrigins": ["javascript:alert(1)"]] as [String: AnyEncodable], as: owner)
             #expect(badOrigin.status == .badRequest)
 
             let renamed = try await server.request(.patch, "/v1/sites/\(site.id)", json: ["name": "Renamed"], as: owner)
@@ -58,16 +60,24 @@ struct AdminAPITests {
                 let password: String
                 let role: StaffRole?
             }
-            let weak = try await server.request(.post, "/v1/agents", json: NewAgent(email: "w@example.com", displayName: "W", password: "short", role: nil), as: admin)
+            let weak = try await server.request(
+                .post, "/v1/agents", json: NewAgent(email: "w@example.com", displayName: "W", password: "short", role: nil), as: admin)
             #expect(weak.status == .badRequest)
             let long = String(repeating: "ü", count: 40)
-            #expect(try await server.request(.post, "/v1/agents", json: NewAgent(email: "l@example.com", displayName: "L", password: long, role: nil), as: admin).status == .badRequest)
-            let duplicate = try await server.request(.post, "/v1/agents", json: NewAgent(email: anna.email.uppercased(), displayName: "A2", password: "long enough password", role: nil), as: admin)
+            #expect(
+                try await server.request(.post, "/v1/agents", json: NewAgent(email: "l@example.com", displayName: "L", password: long, role: nil), as: admin)
+                    .status == .badRequest)
+            let duplicate = try await server.request(
+                .post, "/v1/agents", json: NewAgent(email: anna.email.uppercased(), displayName: "A2", password: "long enough password", role: nil), as: admin)
             #expect(duplicate.status == .conflict)
-            let makeOwner = try await server.request(.post, "/v1/agents", json: NewAgent(email: "o2@example.com", displayName: "O2", password: "long enough password", role: .owner), as: admin)
+            let makeOwner = try await server.request(
+                .post, "/v1/agents", json: NewAgent(email: "o2@example.com", displayName: "O2", password: "long enough password", role: .owner), as: admin)
             #expect(makeOwner.status == .forbidden)
             #expect(try await server.request(.patch, "/v1/agents/\(owner.agentId)", json: ["displayName": "Hacked"], as: admin).status == .forbidden)
-            #expect(try await server.request(.post, "/v1/agents", json: NewAgent(email: "x@example.com", displayName: "X", password: "long enough password", role: nil), as: anna).status == .forbidden)
+            #expect(
+                try await server.request(
+                    .post, "/v1/agents", json: NewAgent(email: "x@example.com", displayName: "X", password: "long enough password", role: nil), as: anna
+                ).status == .forbidden)
 
             // The last owner cannot be demoted or deactivated; nobody deactivates themselves.
             #expect(try await server.request(.patch, "/v1/agents/\(owner.agentId)", json: ["role": "admin"], as: owner).status == .badRequest)
@@ -99,19 +109,35 @@ struct AdminAPITests {
                 let body: String
                 let departmentId: DepartmentID?
             }
-            #expect(try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "hello", body: "Hello! How can I help?", departmentId: nil), as: owner).status == .created)
-            #expect(try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "refund", body: "Refunds take 5 days.", departmentId: billing), as: owner).status == .created)
-            #expect(try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "deal", body: "10% off today.", departmentId: sales), as: owner).status == .created)
-            #expect(try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "Hello", body: "again", departmentId: nil), as: owner).status == .conflict)
-            #expect(try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "two words", body: "x", departmentId: nil), as: owner).status == .badRequest)
-            #expect(try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "mine", body: "x", departmentId: nil), as: anna).status == .forbidden)
+            #expect(
+                try await server.request(
+                    .post, "/v1/canned-responses", json: Canned(shortcut: "hello", body: "Hello! How can I help?", departmentId: nil), as: owner
+                ).status == .created)
+            #expect(
+                try await server.request(
+                    .post, "/v1/canned-responses", json: Canned(shortcut: "refund", body: "Refunds take 5 days.", departmentId: billing), as: owner
+                ).status == .created)
+            #expect(
+                try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "deal", body: "10% off today.", departmentId: sales), as: owner)
+                    .status == .created)
+            #expect(
+                try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "Hello", body: "again", departmentId: nil), as: owner).status
+                    == .conflict)
+            #expect(
+                try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "two words", body: "x", departmentId: nil), as: owner).status
+                    == .badRequest)
+            #expect(
+                try await server.request(.post, "/v1/canned-responses", json: Canned(shortcut: "mine", body: "x", departmentId: nil), as: anna).status
+                    == .forbidden)
 
             let visible = try server.decode(Items.self, from: try await server.request(.get, "/v1/canned-responses", as: anna))
             #expect(Set(visible.items.compactMap(\.shortcut)) == ["hello", "deal"])
             let all = try server.decode(Items.self, from: try await server.request(.get, "/v1/canned-responses", as: owner))
             #expect(all.items.count == 3)
             let hello = try #require(all.items.first { $0.shortcut == "hello" })
-            #expect(try await server.request(.patch, "/v1/canned-responses/\(hello.id)", json: Canned(shortcut: "hi", body: "Hi!", departmentId: nil), as: owner).status == .ok)
+            #expect(
+                try await server.request(.patch, "/v1/canned-responses/\(hello.id)", json: Canned(shortcut: "hi", body: "Hi!", departmentId: nil), as: owner)
+                    .status == .ok)
             #expect(try await server.request(.delete, "/v1/canned-responses/\(hello.id)", as: owner).status == .noContent)
             #expect(try await server.request(.delete, "/v1/canned-responses/\(hello.id)", as: owner).status == .notFound)
         }

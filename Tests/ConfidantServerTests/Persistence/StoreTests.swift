@@ -1,9 +1,10 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Crypto
 import Foundation
 import SQLKit
 import Testing
+
+@testable import ConfidantServer
 
 /// The store layer, run identically on SQLite and PostgreSQL.
 @Suite("Store: the same behaviour on SQLite and PostgreSQL")
@@ -20,7 +21,9 @@ struct StoreTests {
     }
 
     /// A site, a visitor and a conversation.
-    static func seedConversation(_ store: Store, department: DepartmentID? = nil, at time: Int64 = nowMillis()) async throws -> (SiteID, VisitorID, ConversationID) {
+    static func seedConversation(_ store: Store, department: DepartmentID? = nil, at time: Int64 = nowMillis()) async throws -> (
+        SiteID, VisitorID, ConversationID
+    ) {
         let site = SiteID()
         try await store.insertSite(id: site, widgetKey: "cf_\(site.rawValue.prefix(8))", name: "Shop", allowedOrigins: [])
         let visitor = VisitorID()
@@ -98,7 +101,9 @@ struct StoreTests {
                     visibility: .internal, bodySealed: Data([3]), at: 3
                 )
             }
-            let found = try await database.read { try await $0.message(conversation: conversation, authorKind: .visitor, authorId: visitor.rawValue, clientId: "c") }
+            let found = try await database.read {
+                try await $0.message(conversation: conversation, authorKind: .visitor, authorId: visitor.rawValue, clientId: "c")
+            }
             #expect(found?.seq == 1)
             #expect(try await database.read { try await $0.messages(conversation: conversation, after: 0, includeInternal: false, limit: 10) }.count == 1)
         }
@@ -110,7 +115,9 @@ struct StoreTests {
             let database = runtime.database
             let sales = DepartmentID()
             let now = nowMillis()
-            func agent(_ name: String, available: Bool = true, present: Int64? = now, departments: [DepartmentID] = [], active: Bool = true) async throws -> AgentID {
+            func agent(_ name: String, available: Bool = true, present: Int64? = now, departments: [DepartmentID] = [], active: Bool = true) async throws
+                -> AgentID
+            {
                 let id = AgentID()
                 try await database.transaction { store in
                     try await store.insertAgent(id: id, email: "\(name)@example.com", displayName: name, passwordHash: "x", role: .agent, maxConversations: 2)

@@ -1,11 +1,12 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
 import SQLKit
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("Encryption at rest")
 struct EncryptionAtRestTests {
@@ -25,7 +26,10 @@ struct EncryptionAtRestTests {
         _ = try await guest.next(type: "conversation.closed")
         guest.send(.rate(conversationId: conversation, score: 4, comment: "Comment \(canary)"), ref: "rate")
         _ = try await guest.next(timeout: .seconds(5), "ok") { $0.ref == "rate" }
-        guest.send(.leaveOfflineMessage(clientId: "o1", departmentId: nil, name: "Off \(canary)", email: "off.\(canary.lowercased())@example.com", body: "Offline \(canary)"), ref: "off")
+        guest.send(
+            .leaveOfflineMessage(
+                clientId: "o1", departmentId: nil, name: "Off \(canary)", email: "off.\(canary.lowercased())@example.com", body: "Offline \(canary)"),
+            ref: "off")
         _ = try await guest.next(timeout: .seconds(5), "offline ack") { $0.ref == "off" }
         // Positive control: the canary was stored and reads back through the API.
         let transcript = try await server.request(.get, "/v1/conversations/\(conversation)/transcript", as: pair.agentLogin)
@@ -75,7 +79,8 @@ struct EncryptionAtRestTests {
             let hex = canary.utf8.map { String(format: "%02x", $0) }.joined()
             let dump = try await server.runtime.database.read { store in
                 let tables = try await store.all(
-                    "SELECT table_schema || '.' || table_name AS id FROM information_schema.tables WHERE table_schema IN ('public', 'confidant_keys')", as: IDRow.self
+                    "SELECT table_schema || '.' || table_name AS id FROM information_schema.tables WHERE table_schema IN ('public', 'confidant_keys')",
+                    as: IDRow.self
                 )
                 var text = ""
                 for table in tables {
@@ -94,7 +99,8 @@ struct EncryptionAtRestTests {
         try await TestServer.run(backend) { server in
             let pair = try await DeliveryTests.pair(server)
             for index in 1...2 {
-                pair.guest.send(.sendMessage(conversationId: pair.conversation, clientId: "m\(index)", body: "message \(index)", visibility: .public), ref: "m\(index)")
+                pair.guest.send(
+                    .sendMessage(conversationId: pair.conversation, clientId: "m\(index)", body: "message \(index)", visibility: .public), ref: "m\(index)")
                 _ = try await pair.guest.next(timeout: .seconds(5), "ack") { $0.ref == "m\(index)" }
             }
             #expect(try await server.request(.get, "/v1/conversations/\(pair.conversation)/transcript", as: pair.agentLogin).status == .ok)

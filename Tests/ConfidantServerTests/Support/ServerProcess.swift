@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `confidant` executable, run as a separate process the way operators run it.
@@ -46,7 +46,9 @@ struct ServerProcess: Sendable {
 
     /// Starts `confidant serve` (with `--port 0` unless `fixedPort`) and waits until it prints
     /// the port it listens on.
-    static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil, fixedPort: Bool = false) async throws -> ServerProcess {
+    static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil, fixedPort: Bool = false) async throws
+        -> ServerProcess
+    {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-serve-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)

@@ -1,5 +1,4 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,6 +6,8 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+
+@testable import ConfidantServer
 
 /// A staff member signed in through the API.
 struct StaffLogin: Sendable {

@@ -99,7 +99,9 @@ final class TestSocket: Sendable {
     }
 
     /// The next frame matching `match`, skipping (and discarding) others.
-    func next(timeout: Duration = .seconds(10), _ what: String = "a frame", where match: @escaping @Sendable (ServerEnvelope) -> Bool) async throws -> ServerEnvelope {
+    func next(timeout: Duration = .seconds(10), _ what: String = "a frame", where match: @escaping @Sendable (ServerEnvelope) -> Bool) async throws
+        -> ServerEnvelope
+    {
         try await poll(what, timeout: timeout) { _ in try await self.inbox.take(where: match) }
     }
 
@@ -130,7 +132,9 @@ final class TestSocket: Sendable {
 
     /// Polls `probe` until it yields a value; fails on timeout, or when the socket closed with
     /// nothing left to read (if `failOnClose`).
-    private func poll<T: Sendable>(_ what: String, timeout: Duration, failOnClose: Bool = true, _ probe: @Sendable (Inbox.State) async throws -> T?) async throws -> T {
+    private func poll<T: Sendable>(_ what: String, timeout: Duration, failOnClose: Bool = true, _ probe: @Sendable (Inbox.State) async throws -> T?)
+        async throws -> T
+    {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let value = try await probe(await inbox.state) { return value }

@@ -71,6 +71,7 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -12,6 +12,7 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case payloadTooLarge = "payload_too_large"
     case messageTooLong = "message_too_long"
     case emptyMessage = "empty_message"
+    case consentRequired = "consent_required"
     // Identity and access
     case unauthenticated = "unauthenticated"
     case invalidCredentials = "invalid_credentials"

@@ -26,8 +26,9 @@ public enum ClientFrame: Sendable, Equatable {
     case hello(protocolVersion: Int, token: String?, resume: [ResumePoint])
     /// Application-level heartbeat; answered with `pong`.
     case ping(t: Int64?)
-    /// Visitor: start (or return to) a conversation.
-    case openConversation(departmentId: DepartmentID?, name: String?, email: String?, pageUrl: String?)
+    /// Visitor: start (or return to) a conversation. `language` is the widget's (`en`, `hu`,
+    /// `es`, …); `consent` says the visitor agreed to the site's privacy policy.
+    case openConversation(departmentId: DepartmentID?, name: String?, email: String?, pageUrl: String?, language: String? = nil, consent: Bool = false)
     /// Send a message; `clientId` makes a resend idempotent.
     case sendMessage(conversationId: ConversationID, clientId: String, body: String, visibility: Visibility)
     /// Typing indicator (not stored).
@@ -96,7 +97,7 @@ public struct ClientEnvelope: Sendable, Equatable {
 
 extension ClientEnvelope: Codable {
     enum Keys: String, CodingKey {
-        case type, ref, `protocol`, token, resume, t, departmentId, name, email, pageUrl, conversationId, clientId, body
+        case type, ref, `protocol`, token, resume, t, departmentId, name, email, pageUrl, language, consent, conversationId, clientId, body
         case visibility, active, seq, afterSeq, availability, toAgentId, toDepartmentId, score, comment
     }
 
@@ -118,7 +119,9 @@ extension ClientEnvelope: Codable {
                 departmentId: try c.decodeIfPresent(DepartmentID.self, forKey: .departmentId),
                 name: try c.decodeIfPresent(String.self, forKey: .name),
                 email: try c.decodeIfPresent(String.self, forKey: .email),
-                pageUrl: try c.decodeIfPresent(String.self, forKey: .pageUrl)
+                pageUrl: try c.decodeIfPresent(String.self, forKey: .pageUrl),
+                language: try c.decodeIfPresent(String.self, forKey: .language),
+                consent: try c.decodeIfPresent(Bool.self, forKey: .consent) ?? false
             )
         case "message.send":
             frame = .sendMessage(
@@ -182,11 +185,13 @@ extension ClientEnvelope: Codable {
             if !resume.isEmpty { try c.encode(resume, forKey: .resume) }
         case .ping(let t):
             try c.encodeIfPresent(t, forKey: .t)
-        case .openConversation(let departmentId, let name, let email, let pageUrl):
+        case .openConversation(let departmentId, let name, let email, let pageUrl, let language, let consent):
             try c.encodeIfPresent(departmentId, forKey: .departmentId)
             try c.encodeIfPresent(name, forKey: .name)
             try c.encodeIfPresent(email, forKey: .email)
             try c.encodeIfPresent(pageUrl, forKey: .pageUrl)
+            try c.encodeIfPresent(language, forKey: .language)
+            if consent { try c.encode(consent, forKey: .consent) }
         case .sendMessage(let conversationId, let clientId, let body, let visibility):
             try c.encode(conversationId, forKey: .conversationId)
             try c.encode(clientId, forKey: .clientId)

@@ -68,14 +68,18 @@ public enum FrameCodec {
             guard resume.allSatisfy({ $0.afterSeq >= 0 }) else { throw ConfidantError(.invalidFrame, "afterSeq must not be negative.") }
             if let token, token.utf8.count > 1024 { throw ConfidantError(.invalidFrame, "The token is too long.") }
             return .hello(protocolVersion: version, token: token, resume: resume)
-        case .openConversation(let departmentId, let name, let email, let pageUrl):
+        case .openConversation(let departmentId, let name, let email, let pageUrl, let language, let consent):
             let name = try name.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "name") }
             let email = try email.map { (e) throws(ConfidantError) in try TextRules.email(e) }
             if let pageUrl {
                 guard pageUrl.utf8.count <= Limits.maxPageURLLength else { throw ConfidantError(.invalidFrame, "The pageUrl is too long.") }
                 _ = try TextRules.singleLine(pageUrl, field: "pageUrl", maxCharacters: Limits.maxPageURLLength)
             }
-            return .openConversation(departmentId: departmentId, name: name, email: email, pageUrl: pageUrl)
+            if let language {
+                guard (2...16).contains(language.utf8.count), language.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+                else { throw ConfidantError(.invalidFrame, "The language must be a tag such as en or hu-HU.") }
+            }
+            return .openConversation(departmentId: departmentId, name: name, email: email, pageUrl: pageUrl, language: language, consent: consent)
         case .sendMessage(let conversationId, let clientId, let body, let visibility):
             return .sendMessage(
                 conversationId: conversationId,

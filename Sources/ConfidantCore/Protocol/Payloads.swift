@@ -34,6 +34,8 @@ public struct ConversationSummary: Codable, Sendable, Equatable {
     public var closedAt: Int64?
     /// 1-based place in the department's queue while queued.
     public var queuePosition: Int?
+    /// While queued: an estimate of the wait in seconds (see ``QueueEntry/expectedWaitSeconds``).
+    public var expectedWaitSeconds: Int?
     public var rating: Int?
     /// The visitor's name, sent to staff only.
     public var visitorName: String?
@@ -41,12 +43,17 @@ public struct ConversationSummary: Codable, Sendable, Equatable {
     public var visitorEmail: String?
     /// The page the visitor was on, sent to staff only.
     public var pageUrl: String?
+    /// The widget's language when the conversation started (`en`, `hu`, `es`, …).
+    public var language: String?
+    /// When the visitor agreed to the site's privacy policy (Unix ms), if the site asked.
+    public var consentAt: Int64?
 
     /// Creates a summary.
     public init(
         id: ConversationID, siteId: SiteID, departmentId: DepartmentID?, visitorId: VisitorID, state: ConversationState,
         agent: Author?, lastSeq: Int64, createdAt: Int64, assignedAt: Int64?, closedAt: Int64?, queuePosition: Int? = nil,
-        rating: Int? = nil, visitorName: String? = nil, visitorEmail: String? = nil, pageUrl: String? = nil
+        expectedWaitSeconds: Int? = nil, rating: Int? = nil, visitorName: String? = nil, visitorEmail: String? = nil, pageUrl: String? = nil,
+        language: String? = nil, consentAt: Int64? = nil
     ) {
         self.id = id
         self.siteId = siteId
@@ -59,10 +66,13 @@ public struct ConversationSummary: Codable, Sendable, Equatable {
         self.assignedAt = assignedAt
         self.closedAt = closedAt
         self.queuePosition = queuePosition
+        self.expectedWaitSeconds = expectedWaitSeconds
         self.rating = rating
         self.visitorName = visitorName
         self.visitorEmail = visitorEmail
         self.pageUrl = pageUrl
+        self.language = language
+        self.consentAt = consentAt
     }
 
     /// The summary without the fields only staff may see.
@@ -188,15 +198,22 @@ public struct QueueEntry: Codable, Sendable, Equatable {
     public var queuedAt: Int64
     /// 1-based place within its department's queue.
     public var position: Int
+    /// An estimate of the wait in seconds: the position times the average wait of the
+    /// department's recent conversations that had to wait (60 s per place without history).
+    public var expectedWaitSeconds: Int
 
     /// Creates a queue entry.
-    public init(conversationId: ConversationID, siteId: SiteID, departmentId: DepartmentID?, visitorId: VisitorID, queuedAt: Int64, position: Int) {
+    public init(
+        conversationId: ConversationID, siteId: SiteID, departmentId: DepartmentID?, visitorId: VisitorID, queuedAt: Int64, position: Int,
+        expectedWaitSeconds: Int
+    ) {
         self.conversationId = conversationId
         self.siteId = siteId
         self.departmentId = departmentId
         self.visitorId = visitorId
         self.queuedAt = queuedAt
         self.position = position
+        self.expectedWaitSeconds = expectedWaitSeconds
     }
 }
 

@@ -62,7 +62,7 @@ public enum ServerFrame: Sendable, Equatable {
     case read(conversationId: ConversationID, reader: Author, seq: Int64)
     case availability(agentId: AgentID, name: String, availability: Availability, online: Bool)
     case queue(departmentId: DepartmentID?, entries: [QueueEntry])
-    case queuePosition(conversationId: ConversationID, position: Int, queueLength: Int)
+    case queuePosition(conversationId: ConversationID, position: Int, queueLength: Int, expectedWaitSeconds: Int)
     case conversationOpened(ConversationSummary)
     case syncDone(conversationId: ConversationID, lastSeq: Int64)
     case offlineAck(clientId: String, id: OfflineMessageID)
@@ -113,7 +113,7 @@ public struct ServerEnvelope: Sendable, Equatable {
 extension ServerEnvelope: Codable {
     enum Keys: String, CodingKey {
         case type, ref, conversationId, author, active, reader, seq, agentId, name, availability, online, departmentId, entries
-        case position, queueLength, conversation, lastSeq, clientId, id, t, code, message
+        case position, queueLength, expectedWaitSeconds, conversation, lastSeq, clientId, id, t, code, message
     }
 
     public init(from decoder: any Decoder) throws {
@@ -155,7 +155,8 @@ extension ServerEnvelope: Codable {
             frame = .queuePosition(
                 conversationId: try c.decode(ConversationID.self, forKey: .conversationId),
                 position: try c.decode(Int.self, forKey: .position),
-                queueLength: try c.decode(Int.self, forKey: .queueLength)
+                queueLength: try c.decode(Int.self, forKey: .queueLength),
+                expectedWaitSeconds: try c.decode(Int.self, forKey: .expectedWaitSeconds)
             )
         case "conversation.opened": frame = .conversationOpened(try c.decode(ConversationSummary.self, forKey: .conversation))
         case "sync.done":
@@ -200,10 +201,11 @@ extension ServerEnvelope: Codable {
         case .queue(let departmentId, let entries):
             try c.encodeIfPresent(departmentId, forKey: .departmentId)
             try c.encode(entries, forKey: .entries)
-        case .queuePosition(let conversationId, let position, let queueLength):
+        case .queuePosition(let conversationId, let position, let queueLength, let expectedWaitSeconds):
             try c.encode(conversationId, forKey: .conversationId)
             try c.encode(position, forKey: .position)
             try c.encode(queueLength, forKey: .queueLength)
+            try c.encode(expectedWaitSeconds, forKey: .expectedWaitSeconds)
         case .conversationOpened(let summary): try c.encode(summary, forKey: .conversation)
         case .syncDone(let conversationId, let lastSeq):
             try c.encode(conversationId, forKey: .conversationId)

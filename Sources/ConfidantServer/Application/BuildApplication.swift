@@ -29,8 +29,14 @@ public func buildApplication(
 
     // HTTP routes. Middleware applies to the routes added after it.
     let router = Router(context: AppRequestContext.self)
+    guard let publicDirectory = PageController.bundledPublicDirectory else {
+        throw ConfigurationError("The web front ends (the Public resources) are missing from this build.")
+    }
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
+    // Static files answer only paths no route claims; `/console/` serves console/index.html.
+    router.add(middleware: FileMiddleware(publicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true, logger: logger))
+    try PageController(database: database, publicDirectory: publicDirectory).addRoutes(to: router)
     HealthController(database: database, keyStore: runtime.keys).addRoutes(to: router)
     VisitorSessionController(database: database, keys: runtime.keys, tokens: visitorTokens, origins: origins).addRoutes(to: router)
     router.add(middleware: StaffSessionMiddleware(authenticator: authenticator, cookie: cookie))

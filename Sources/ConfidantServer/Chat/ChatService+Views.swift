@@ -34,7 +34,10 @@ extension ChatService {
             await hub.publish(.staffOnly(.frame(text)), to: [.queue(department), .allQueues])
             for entry in entries {
                 let position = FrameCodec.encode(
-                    ServerEnvelope(.queuePosition(conversationId: entry.conversationId, position: entry.position, queueLength: entries.count)))
+                    ServerEnvelope(
+                        .queuePosition(
+                            conversationId: entry.conversationId, position: entry.position, queueLength: entries.count,
+                            expectedWaitSeconds: entry.expectedWaitSeconds)))
                 await hub.publish(Rendered(visitor: .frame(position), staff: nil), to: [.visitor(entry.visitorId)])
             }
         } catch {
@@ -61,13 +64,17 @@ extension ChatService {
 
     // MARK: Views
 
-    /// A department's queue with 1-based positions.
+    /// A department's queue with 1-based positions and wait estimates.
     func queueEntries(department: DepartmentID?, in store: Store) async throws -> [QueueEntry] {
-        try await store.queuedConversations(department: department).enumerated().map { index, row in
+        let queued = try await store.queuedConversations(department: department)
+        guard !queued.isEmpty else { return [] }
+        let perPlace = try await store.averageRecentWait(department: department, since: nowMillis() - 86_400_000) ?? 60
+        return queued.enumerated().map { index, row in
             QueueEntry(
                 conversationId: ConversationID(trusted: row.id), siteId: SiteID(trusted: row.siteId),
                 departmentId: row.departmentId.map(DepartmentID.init(trusted:)),
-                visitorId: VisitorID(trusted: row.visitorId), queuedAt: row.queuedAt, position: index + 1
+                visitorId: VisitorID(trusted: row.visitorId), queuedAt: row.queuedAt, position: index + 1,
+                expectedWaitSeconds: (index + 1) * perPlace
             )
         }
     }
@@ -91,15 +98,16 @@ extension ChatService {
         if let id = conversation.agentID, let record = try await store.agent(id: id) {
             agent = Author(kind: .agent, id: record.id, name: record.displayName)
         }
-        var position: Int?
+        var queueEntry: QueueEntry?
         if conversation.conversationState == .queued {
-            position = try await queueEntries(department: conversation.departmentID, in: store).first { $0.conversationId.rawValue == conversation.id }?
-                .position
+            queueEntry = try await queueEntries(department: conversation.departmentID, in: store).first { $0.conversationId.rawValue == conversation.id }
         }
         var summary = ConversationSummary(
             id: conversation.conversationID, siteId: conversation.siteID, departmentId: conversation.departmentID, visitorId: conversation.visitorID,
             state: conversation.conversationState, agent: agent, lastSeq: conversation.lastSeq, createdAt: conversation.createdAt,
-            assignedAt: conversation.assignedAt, closedAt: conversation.closedAt, queuePosition: position, rating: conversation.rating
+            assignedAt: conversation.assignedAt, closedAt: conversation.closedAt, queuePosition: queueEntry?.position,
+            expectedWaitSeconds: queueEntry?.expectedWaitSeconds, rating: conversation.rating, language: conversation.language,
+            consentAt: conversation.consentAt
         )
         if audience == .staff {
             let key = try await keys.dataKey(for: conversation.visitorID)

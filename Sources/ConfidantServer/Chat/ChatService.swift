@@ -198,7 +198,8 @@ final class ChatService: Sendable {
     /// agent online (for the department) it fails with `no_agents_online`: the widget then offers
     /// the offline form. Otherwise it is routed at once or queued.
     func openConversation(
-        _ visitor: VisitorIdentity, department: DepartmentID?, name: String?, email: String?, pageURL: String?, reply: Reply
+        _ visitor: VisitorIdentity, department: DepartmentID?, name: String?, email: String?, pageURL: String?, language: String?, consent: Bool,
+        reply: Reply
     ) async throws {
         let key = try await keys.dataKey(for: visitor.visitorID)
         if let department, try await database.read({ try await $0.department(id: department) }) == nil {
@@ -211,6 +212,11 @@ final class ChatService: Sendable {
                 if let existing = try await store.openConversations(visitor: visitor.visitorID).first(where: { $0.siteId == visitor.siteID.rawValue }) {
                     return (existing, nil)
                 }
+                guard let site = try await store.site(id: visitor.siteID) else { throw ConfidantError.unauthenticated }
+                let consentSettings = site.siteSettings.consent
+                if consentSettings.required && !consent {
+                    throw ConfidantError(.consentRequired, "Agree to the privacy policy before starting a conversation.")
+                }
                 try await store.lockRouting()
                 let candidates = try await store.routingCandidates(department: department, presenceCutoff: presenceCutoff())
                 guard !candidates.isEmpty else {
@@ -218,8 +224,10 @@ final class ChatService: Sendable {
                 }
                 let now = nowMillis()
                 let sealedPage = try pageURL.map { try FieldCipher.seal($0, with: key, as: .pageURL(id)) }
+                // The consent record: when, and which policy the visitor was shown.
                 try await store.insertConversation(
-                    id: id, site: visitor.siteID, department: department, visitor: visitor.visitorID, pageURLSealed: sealedPage, at: now)
+                    id: id, site: visitor.siteID, department: department, visitor: visitor.visitorID, pageURLSealed: sealedPage, language: language,
+                    consentPolicyURL: consentSettings.required ? consentSettings.privacyPolicyUrl : nil, at: now)
                 let assigned = try await routeIfPossible(id, department: department, candidates: candidates, in: store, at: now)
                 guard let conversation = try await store.conversation(id: id) else { throw ConfidantError.conversationNotFound }
                 return (conversation, assigned)

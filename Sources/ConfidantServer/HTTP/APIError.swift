@@ -13,7 +13,7 @@ struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status {
         switch error.code {
         case .invalidJSON, .invalidFrame, .unknownFrameType, .binaryNotSupported, .unsupportedProtocol, .helloRequired, .invalidRequest,
-            .messageTooLong, .emptyMessage:
+            .messageTooLong, .emptyMessage, .consentRequired:
             .badRequest
         case .payloadTooLarge: .contentTooLarge
         case .unauthenticated, .invalidCredentials: .unauthorized

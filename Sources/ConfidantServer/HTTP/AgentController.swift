@@ -33,7 +33,7 @@ struct AgentController {
             return ListResponse(
                 items: try await database.read { store in
                     var views: [AgentView] = []
-                    for agent in try await store.agents() { views.append(AgentView(agent, departments: try await store.departments(ofAgent: agent.agentID))) }
+                    for agent in try await store.agents() { views.append(try await liveView(of: agent, in: store)) }
                     return views
                 })
         }
@@ -42,7 +42,7 @@ struct AgentController {
             let id = try context.id("id", as: AgentID.self)
             return try await database.read { store in
                 guard let agent = try await store.agent(id: id) else { throw ConfidantError(.notFound, "No such staff account.") }
-                return AgentView(agent, departments: try await store.departments(ofAgent: id))
+                return try await liveView(of: agent, in: store)
             }
         }
         router.post("/agents") { request, context -> EditedResponse<AgentView> in
@@ -107,6 +107,14 @@ struct AgentController {
             try await authenticator.endSessions(of: id)
         }
         if input.maxConversations != nil { await chat.drainQueue() }
+        return view
+    }
+
+    /// An account with its departments, whether it is online and its current load.
+    private func liveView(of agent: AgentRecord, in store: Store) async throws -> AgentView {
+        var view = AgentView(agent, departments: try await store.departments(ofAgent: agent.agentID))
+        view.online = try await store.isOnline(agent: agent.agentID, freshAfter: chat.presenceCutoff())
+        view.activeConversations = try await store.countActiveConversations(agent: agent.agentID)
         return view
     }
 

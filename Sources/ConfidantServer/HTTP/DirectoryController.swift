@@ -10,6 +10,8 @@ struct DirectoryController {
     private struct SiteInput: Decodable {
         let name: String?
         let allowedOrigins: [String]?
+        /// The whole settings object; fields left out keep their defaults.
+        let settings: SiteSettings?
     }
 
     private struct DepartmentInput: Decodable {
@@ -27,9 +29,10 @@ struct DirectoryController {
             guard let rawName = input.name else { throw ConfidantError(.invalidRequest, "Missing field 'name'.") }
             let name = try TextRules.singleLine(rawName, field: "name")
             let origins = try Self.origins(input.allowedOrigins ?? [])
+            let settings = try (input.settings ?? SiteSettings()).validated()
             let id = SiteID()
             let site = try await database.transaction { store in
-                try await store.insertSite(id: id, widgetKey: "cf_" + Base64URL.random(bytes: 18), name: name, allowedOrigins: origins)
+                try await store.insertSite(id: id, widgetKey: "cf_" + Base64URL.random(bytes: 18), name: name, allowedOrigins: origins, settings: settings)
                 return try await store.site(id: id)!
             }
             return EditedResponse(status: .created, response: SiteView(site))
@@ -46,9 +49,11 @@ struct DirectoryController {
             let input = try await request.decodeJSON(SiteInput.self, context: context)
             let name = try input.name.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "name") }
             let origins = try input.allowedOrigins.map { (o) throws(ConfidantError) in try Self.origins(o) }
+            let settings = try input.settings.map { (s) throws(ConfidantError) in try s.validated() }
             return try await database.transaction { store in
                 guard let site = try await store.site(id: id) else { throw ConfidantError(.notFound, "No such site.") }
-                _ = try await store.updateSite(id: id, name: name ?? site.name, allowedOrigins: origins ?? site.origins)
+                _ = try await store.updateSite(
+                    id: id, name: name ?? site.name, allowedOrigins: origins ?? site.origins, settings: settings ?? site.siteSettings)
                 return SiteView(try await store.site(id: id)!)
             }
         }

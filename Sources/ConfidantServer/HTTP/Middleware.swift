@@ -47,16 +47,39 @@ struct SameOriginMiddleware: RouterMiddleware {
     }
 }
 
-/// Headers every API response carries. (Pages get their full Content-Security-Policy with the
-/// front ends, issue #3; TLS and HSTS with issue #6.)
+/// The Content-Security-Policy values. Pages load scripts and styles only from Confidant's own
+/// origin and contain nothing inline, so no `unsafe-inline` is ever needed.
+enum ContentSecurityPolicy {
+    /// For API responses and static files: nothing may load, nothing may frame.
+    static let api = "default-src 'none'; frame-ancestors 'none'"
+
+    /// For HTML pages; `frameAncestors` is `'none'` except for the widget frame.
+    static func page(frameAncestors: String) -> String {
+        [
+            "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", "font-src 'self'",
+            "form-action 'self'", "base-uri 'none'", "object-src 'none'", "frame-ancestors \(frameAncestors)",
+        ].joined(separator: "; ")
+    }
+}
+
+/// Headers every response carries. HTML pages get the page policy (unless the route set its
+/// own, as the widget frame does); everything else gets the API policy. TLS and HSTS come with
+/// issue #6.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
+        let isPage = response.headers[.contentType]?.hasPrefix("text/html") == true
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = isPage ? ContentSecurityPolicy.page(frameAncestors: "'none'") : ContentSecurityPolicy.api
+            if isPage { response.headers[.init("X-Frame-Options")!] = "DENY" }
+        }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.init("Referrer-Policy")!] = "no-referrer"
-        response.headers[.cacheControl] = "no-store"
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
-        response.headers[.init("Cross-Origin-Resource-Policy")!] = "same-origin"
+        response.headers[.init("Cross-Origin-Opener-Policy")!] = "same-origin"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        if response.headers[.init("Cross-Origin-Resource-Policy")!] == nil {
+            response.headers[.init("Cross-Origin-Resource-Policy")!] = "same-origin"
+        }
         return response
     }
 }

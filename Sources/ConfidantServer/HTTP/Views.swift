@@ -9,6 +9,7 @@ struct SiteView: ResponseEncodable {
     let name: String
     let widgetKey: String
     let allowedOrigins: [String]
+    let settings: SiteSettings
     let createdAt: Int64
     let updatedAt: Int64
 
@@ -17,6 +18,7 @@ struct SiteView: ResponseEncodable {
         name = record.name
         widgetKey = record.widgetKey
         allowedOrigins = record.origins
+        settings = record.siteSettings
         createdAt = record.createdAt
         updatedAt = record.updatedAt
     }
@@ -46,6 +48,10 @@ struct AgentView: ResponseEncodable {
     let availability: Availability
     let active: Bool
     let createdAt: Int64
+    /// In staff lists: whether a socket of theirs is connected (on any node).
+    var online: Bool?
+    /// In staff lists: their active conversations now.
+    var activeConversations: Int?
 
     init(_ record: AgentRecord, departments: [DepartmentID]) {
         id = record.agentID

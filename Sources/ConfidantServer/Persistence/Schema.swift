@@ -4,7 +4,7 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial])
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -173,6 +173,16 @@ enum Schema {
             )
             """,
             "CREATE INDEX offline_messages_by_created ON offline_messages (created_at)",
+        ]
+    }
+
+    /// Site settings for the widget; a conversation's language and consent record.
+    static let widget = Migration(version: 2, name: "widget settings and consent") { _ in
+        [
+            "ALTER TABLE sites ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE conversations ADD COLUMN language TEXT",
+            "ALTER TABLE conversations ADD COLUMN consent_at BIGINT",
+            "ALTER TABLE conversations ADD COLUMN consent_policy_url TEXT",
         ]
     }
 }

@@ -19,6 +19,9 @@ struct ConversationRecord: Decodable, Sendable {
     let assignedAt: Int64?
     let closedAt: Int64?
     let updatedAt: Int64
+    let language: String?
+    let consentAt: Int64?
+    let consentPolicyUrl: String?
 
     var conversationID: ConversationID { ConversationID(trusted: id) }
     var visitorID: VisitorID { VisitorID(trusted: visitorId) }
@@ -53,15 +56,35 @@ struct QueuedConversation: Decodable, Sendable {
 }
 
 extension Store {
-    func insertConversation(id: ConversationID, site: SiteID, department: DepartmentID?, visitor: VisitorID, pageURLSealed: Data?, at time: Int64) async throws
-    {
+    func insertConversation(
+        id: ConversationID, site: SiteID, department: DepartmentID?, visitor: VisitorID, pageURLSealed: Data?, language: String? = nil,
+        consentPolicyURL: String? = nil, at time: Int64
+    ) async throws {
         try await run(
             """
-            INSERT INTO conversations (id, site_id, department_id, visitor_id, state, last_seq, page_url_sealed, created_at, queued_at, updated_at)
+            INSERT INTO conversations (id, site_id, department_id, visitor_id, state, last_seq, page_url_sealed, language, consent_at, consent_policy_url,
+                                       created_at, queued_at, updated_at)
             VALUES (\(bind: id.rawValue), \(bind: site.rawValue), \(bind: department?.rawValue), \(bind: visitor.rawValue), \(bind: ConversationState.queued.rawValue),
-                    0, \(bind: pageURLSealed), \(bind: time), \(bind: time), \(bind: time))
+                    0, \(bind: pageURLSealed), \(bind: language), \(bind: consentPolicyURL == nil ? nil : time), \(bind: consentPolicyURL),
+                    \(bind: time), \(bind: time), \(bind: time))
             """)
     }
+
+    /// Average seconds that recently assigned conversations of a department waited, counting only
+    /// those that did wait (over a second); nil without such history.
+    func averageRecentWait(department: DepartmentID?, since: Int64) async throws -> Int? {
+        let scope: SQLQueryString = department.map { "department_id = \(bind: $0.rawValue)" } ?? "department_id IS NULL"
+        let rows = try await all(
+            """
+            SELECT assigned_at - queued_at AS waited FROM conversations
+            WHERE \(scope) AND assigned_at IS NOT NULL AND assigned_at - queued_at > 1000 AND assigned_at >= \(bind: since)
+            ORDER BY assigned_at DESC LIMIT 20
+            """, as: WaitRow.self)
+        guard !rows.isEmpty else { return nil }
+        return max(1, Int(rows.map(\.waited).reduce(0, +) / Int64(rows.count) / 1000))
+    }
+
+    private struct WaitRow: Decodable { let waited: Int64 }
 
     func conversation(id: ConversationID) async throws -> ConversationRecord? {
         try await first("SELECT * FROM conversations WHERE id = \(bind: id.rawValue)", as: ConversationRecord.self)

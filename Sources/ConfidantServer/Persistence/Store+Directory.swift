@@ -10,11 +10,15 @@ struct SiteRecord: Decodable, Sendable {
     let widgetKey: String
     let name: String
     let allowedOrigins: String
+    let settings: String
     let createdAt: Int64
     let updatedAt: Int64
 
     /// The allowed origins, stored as a JSON array.
     var origins: [String] { (try? JSONDecoder().decode([String].self, from: Data(allowedOrigins.utf8))) ?? [] }
+
+    /// The widget settings, stored as JSON (validated when written).
+    var siteSettings: SiteSettings { (try? JSONDecoder().decode(SiteSettings.self, from: Data(settings.utf8))) ?? SiteSettings() }
 }
 
 /// A row of `departments`.
@@ -48,19 +52,21 @@ struct AgentRecord: Decodable, Sendable {
 extension Store {
     // MARK: Sites
 
-    func insertSite(id: SiteID, widgetKey: String, name: String, allowedOrigins: [String]) async throws {
+    func insertSite(id: SiteID, widgetKey: String, name: String, allowedOrigins: [String], settings: SiteSettings = SiteSettings()) async throws {
         let now = nowMillis()
         try await run(
             """
-            INSERT INTO sites (id, widget_key, name, allowed_origins, created_at, updated_at)
-            VALUES (\(bind: id.rawValue), \(bind: widgetKey), \(bind: name), \(bind: Self.json(allowedOrigins)), \(bind: now), \(bind: now))
+            INSERT INTO sites (id, widget_key, name, allowed_origins, settings, created_at, updated_at)
+            VALUES (\(bind: id.rawValue), \(bind: widgetKey), \(bind: name), \(bind: Self.json(allowedOrigins)), \(bind: Self.json(settings)),
+                    \(bind: now), \(bind: now))
             """)
     }
 
-    func updateSite(id: SiteID, name: String, allowedOrigins: [String]) async throws -> Bool {
+    func updateSite(id: SiteID, name: String, allowedOrigins: [String], settings: SiteSettings) async throws -> Bool {
         try await first(
             """
-            UPDATE sites SET name = \(bind: name), allowed_origins = \(bind: Self.json(allowedOrigins)), updated_at = \(bind: nowMillis())
+            UPDATE sites SET name = \(bind: name), allowed_origins = \(bind: Self.json(allowedOrigins)), settings = \(bind: Self.json(settings)),
+                updated_at = \(bind: nowMillis())
             WHERE id = \(bind: id.rawValue) RETURNING id
             """, as: IDRow.self) != nil
     }
@@ -164,8 +170,9 @@ extension Store {
         }
     }
 
-    static func json(_ strings: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
+    /// A value as JSON text for a TEXT column.
+    static func json(_ value: some Encodable) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 }
 

@@ -198,8 +198,9 @@ struct SocketSession: Sendable {
                 await catchUp(ResumePoint(conversationId: id, afterSeq: afterSeq), for: principal, ref: ref, on: connection)
             case (.close(let id), _):
                 try await chat.close(principal, conversation: id, reply: respond)
-            case (.openConversation(let department, let name, let email, let pageURL), .visitor(let visitor)):
-                try await chat.openConversation(visitor, department: department, name: name, email: email, pageURL: pageURL, reply: respond)
+            case (.openConversation(let department, let name, let email, let pageURL, let language, let consent), .visitor(let visitor)):
+                try await chat.openConversation(
+                    visitor, department: department, name: name, email: email, pageURL: pageURL, language: language, consent: consent, reply: respond)
             case (.rate(let id, let score, let comment), .visitor(let visitor)):
                 try await chat.rate(visitor, conversation: id, score: score, comment: comment, reply: respond)
             case (.leaveOfflineMessage(let clientId, let department, let name, let email, let body), .visitor(let visitor)):

@@ -1,0 +1,156 @@
+// The agent console: sign-in, the shell (availability, navigation), the live socket, and the
+// pages. State is kept in memory only; the session lives in an HttpOnly cookie.
+import { ChatSocket } from '/shared/chat-socket.js';
+import { el, replace } from '/shared/dom.js';
+import { renderAdmin } from '/console/admin.js';
+import { api, APIError } from '/console/api.js';
+import { renderHistory } from '/console/history.js';
+import { Inbox } from '/console/inbox.js';
+import { isManager, loadDirectory, notify, store } from '/console/store.js';
+import { renderTeam } from '/console/team.js';
+
+const root = document.getElementById('app');
+
+async function boot() {
+  try {
+    const session = await api('GET', '/v1/auth/me');
+    await enter(session.agent);
+  } catch (error) {
+    if (error instanceof APIError && error.status === 401) showLogin();
+    else replace(root, el('p', { class: 'loading', text: 'The console could not load. Reload the page.' }));
+  }
+}
+
+function showLogin(message = '') {
+  const email = el('input', { type: 'email', id: 'login-email', autocomplete: 'username', required: true });
+  const password = el('input', { type: 'password', id: 'login-password', autocomplete: 'current-password', required: true });
+  const error = el('p', { class: 'error', role: 'alert', text: message });
+  const submit = el('button', { class: 'primary', type: 'submit', text: 'Sign in' });
+  replace(root, el('form', {
+    class: 'login',
+    onsubmit: async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      try {
+        const session = await api('POST', '/v1/auth/login', { email: email.value, password: password.value });
+        await enter(session.agent);
+      } catch (failure) {
+        error.textContent = failure.message;
+        submit.disabled = false;
+        password.select();
+      }
+    },
+  },
+  el('div', { class: 'brand' }, 'Confi', el('span', { text: 'dant' })),
+  el('h1', { text: 'Sign in to the console' }),
+  el('label', { class: 'field', for: 'login-email' }, 'E-mail', email),
+  el('label', { class: 'field', for: 'login-password' }, 'Password', password),
+  error, submit));
+  email.focus();
+}
+
+async function enter(agent) {
+  store.me = agent;
+  await loadDirectory();
+  const socket = new ChatSocket('/v1/ws/agent');
+  store.socket = socket;
+  const inbox = new Inbox(store);
+  buildShell(inbox);
+  socket.addEventListener('fatal', () => {
+    store.socket = null;
+    showLogin('Your session ended. Sign in again.');
+  });
+  socket.addEventListener('frame', (event) => {
+    const frame = event.detail;
+    if (frame.type === 'availability') {
+      const known = store.agents.get(frame.agentId);
+      if (known) {
+        known.availability = frame.availability;
+        known.online = frame.online;
+      }
+      if (frame.agentId === store.me.id) {
+        store.me.availability = frame.availability;
+        renderAvailability();
+      }
+      notify('agents');
+    }
+    inbox.receive(frame);
+    if (frame.type === 'queue') notify('queue');
+  });
+  socket.addEventListener('welcome', (event) => {
+    store.me.availability = event.detail.agent.availability;
+    renderAvailability();
+    inbox.welcome(event.detail);
+  });
+  socket.addEventListener('state', (event) => {
+    shell.status.hidden = event.detail !== 'reconnecting';
+    shell.status.textContent = 'Connection lost. Reconnecting… Messages you send are kept and delivered when it is back.';
+  });
+  socket.connect();
+}
+
+const shell = {};
+
+function buildShell(inbox) {
+  shell.availability = el('button', { class: 'switch', type: 'button', role: 'switch', onclick: toggleAvailability });
+  shell.status = el('div', { class: 'status-line', role: 'status', hidden: true });
+  shell.nav = el('nav', { class: 'nav', 'aria-label': 'Console' });
+  shell.main = el('main', { class: 'main', id: 'main' });
+  const pages = [['inbox', 'Inbox'], ['history', 'History']];
+  if (isManager()) pages.push(['team', 'Team'], ['admin', 'Admin']);
+  for (const [id, label] of pages) {
+    shell.nav.append(el('button', { type: 'button', dataset: { page: id }, onclick: () => show(id, inbox), text: label }));
+  }
+  replace(root,
+    el('header', { class: 'topbar' },
+      el('div', { class: 'brand' }, 'Confi', el('span', { text: 'dant' })),
+      shell.nav, el('div', { class: 'spacer' }), shell.availability,
+      el('span', { class: 'me', text: `${store.me.displayName} · ${store.me.role}` }),
+      el('button', { class: 'secondary', type: 'button', onclick: signOut, text: 'Sign out' })),
+    shell.status, shell.main);
+  renderAvailability();
+  show('inbox', inbox);
+  document.addEventListener('keydown', (event) => inbox.shortcut(event));
+}
+
+function show(page, inbox) {
+  store.page = page;
+  store.listeners.clear();
+  for (const button of shell.nav.children) button.setAttribute('aria-current', button.dataset.page === page ? 'page' : 'false');
+  if (page === 'inbox') inbox.mount(shell.main);
+  else {
+    inbox.unmount();
+    if (page === 'history') renderHistory(shell.main, store);
+    if (page === 'team') renderTeam(shell.main, store, inbox);
+    if (page === 'admin') renderAdmin(shell.main, store);
+  }
+}
+
+function renderAvailability() {
+  if (!shell.availability) return;
+  const available = store.me.availability === 'available';
+  shell.availability.setAttribute('aria-checked', String(available));
+  replace(shell.availability, el('span', { class: 'dot', 'aria-hidden': 'true' }), available ? 'Available' : 'Away');
+}
+
+async function toggleAvailability() {
+  // Asking here, on a click, is the moment browsers allow it.
+  if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission();
+  const next = store.me.availability === 'available' ? 'away' : 'available';
+  try {
+    await store.socket.request({ type: 'availability.set', availability: next });
+    store.me.availability = next;
+    renderAvailability();
+  } catch (error) {
+    shell.status.hidden = false;
+    shell.status.textContent = error.message;
+  }
+}
+
+async function signOut() {
+  store.socket?.close();
+  await api('POST', '/v1/auth/logout').catch(() => {});
+  location.reload();
+}
+
+boot();

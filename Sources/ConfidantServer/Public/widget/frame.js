@@ -1,0 +1,671 @@
+// The visitor widget, running inside an iframe on Confidant's own origin: the host page's scripts
+// cannot read it. It talks to the loader (widget.js on the host page) only through postMessage,
+// with origins checked both ways, and to Confidant through the visitor WebSocket.
+import { ChatSocket, ServerError } from '/shared/chat-socket.js';
+import { append, clock, el, initials, replace, richText } from '/shared/dom.js';
+import { icon } from '/shared/icons.js';
+import { chime } from '/shared/sound.js';
+
+const LANGUAGES = ['en', 'hu', 'es'];
+const siteKey = new URLSearchParams(location.search).get('site') ?? '';
+// The visitor token lives in sessionStorage, not a cookie: inside an iframe on another site a
+// cookie is third-party and blocked by browsers, and memory alone would lose the conversation at
+// every page change. sessionStorage is partitioned per top-level site and ends with the tab.
+const tokenKey = `confidant.token.${siteKey}`;
+const muteKey = 'confidant.muted';
+
+const state = {
+  config: null,
+  t: {},
+  lang: 'en',
+  parentOrigin: null,
+  pageUrl: null,
+  socket: null,
+  agentsOnline: true,
+  view: 'loading',
+  conversation: null,
+  entries: new Map(),
+  pending: new Map(),
+  agentReadSeq: 0,
+  lastReadSent: 0,
+  queue: null,
+  typingName: null,
+  open: false,
+  unread: 0,
+  muted: sessionStorage.getItem(muteKey) === '1',
+  rated: false,
+  connection: 'connecting',
+  error: null,
+  rating: 0,
+};
+
+const ui = {};
+
+/** Translates a key, filling `{name}` placeholders. */
+function t(key, values = {}) {
+  const text = state.t[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
+}
+
+// MARK: Start-up
+
+async function start() {
+  buildLayout();
+  try {
+    const response = await fetch(`/v1/widget/config?site=${encodeURIComponent(siteKey)}`, { credentials: 'omit' });
+    if (!response.ok) throw new Error('unknown site');
+    state.config = await response.json();
+  } catch {
+    showFatal('This chat is not available.');
+    return;
+  }
+  const settings = state.config.settings;
+  document.documentElement.style.setProperty('--accent', settings.color);
+  state.lang = chooseLanguage(settings.language);
+  document.documentElement.lang = state.lang;
+  state.t = await (await fetch(`/widget/i18n/${state.lang}.json`)).json();
+  document.title = t('title');
+  connectToParent();
+  renderHeader();
+  await openSession();
+}
+
+function chooseLanguage(setting) {
+  if (setting && setting !== 'auto') return setting;
+  for (const tag of navigator.languages ?? [navigator.language]) {
+    const base = String(tag).toLowerCase().split('-')[0];
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return 'en';
+}
+
+/** The embedding page's origin, only if it is one of the site's allowed origins. */
+function findParentOrigin() {
+  const candidates = [location.ancestorOrigins?.[0]];
+  try {
+    if (document.referrer) candidates.push(new URL(document.referrer).origin);
+  } catch {
+    // No usable referrer.
+  }
+  return candidates.find((origin) => origin && state.config.allowedOrigins.includes(origin)) ?? null;
+}
+
+function connectToParent() {
+  state.parentOrigin = findParentOrigin();
+  window.addEventListener('message', (event) => {
+    if (event.source !== window.parent || event.origin !== state.parentOrigin) return;
+    const message = event.data;
+    if (!message || typeof message !== 'object') return;
+    if (message.type === 'confidant:host' && typeof message.url === 'string' && message.url.length <= 2048) {
+      state.pageUrl = message.url;
+    } else if (message.type === 'confidant:open') {
+      state.open = true;
+      setUnread(0);
+      markRead();
+      ui.input?.focus();
+    } else if (message.type === 'confidant:hidden') {
+      state.open = false;
+    }
+  });
+  const settings = state.config.settings;
+  toParent({
+    type: 'confidant:ready',
+    color: settings.color,
+    position: settings.position,
+    proactive: settings.proactive,
+    labels: { open: t('openChat'), close: t('closeChat'), dismiss: t('dismiss') },
+  });
+}
+
+function toParent(message) {
+  if (state.parentOrigin) window.parent.postMessage(message, state.parentOrigin);
+}
+
+async function openSession() {
+  const body = { siteKey };
+  const known = sessionStorage.getItem(tokenKey);
+  if (known) body.token = known;
+  const response = await fetch('/v1/visitor/sessions', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    credentials: 'omit',
+  });
+  if (!response.ok) {
+    showFatal(t('errorGeneric'));
+    return;
+  }
+  const session = await response.json();
+  sessionStorage.setItem(tokenKey, session.token);
+  const socket = new ChatSocket('/v1/ws/visitor', () => ({ token: sessionStorage.getItem(tokenKey) }));
+  state.socket = socket;
+  socket.addEventListener('state', (event) => {
+    state.connection = event.detail;
+    renderBanner();
+  });
+  socket.addEventListener('welcome', (event) => welcome(event.detail));
+  socket.addEventListener('frame', (event) => receive(event.detail));
+  socket.addEventListener('fatal', (event) => {
+    if (event.detail === 4401) {
+      // The token expired or the visitor was removed: start over with a fresh session.
+      sessionStorage.removeItem(tokenKey);
+      socket.close();
+      openSession();
+    } else {
+      showFatal(t('errorGeneric'));
+    }
+  });
+  socket.connect();
+}
+
+// MARK: Protocol
+
+function welcome(frame) {
+  state.agentsOnline = frame.agentsOnline !== false;
+  const conversation = frame.conversations[0];
+  if (conversation) {
+    const first = !state.conversation;
+    setConversation(conversation);
+    if (first) state.socket.sync(conversation.id, 0).catch(() => {});
+  } else if (!state.conversation || state.conversation.state === 'closed') {
+    if (state.view !== 'closed' && state.view !== 'offline-sent') setView(state.agentsOnline ? 'start' : 'offline');
+  }
+  renderBanner();
+}
+
+function setConversation(summary) {
+  state.conversation = summary;
+  if (summary.state === 'queued') state.queue = { position: summary.queuePosition, expectedWaitSeconds: summary.expectedWaitSeconds };
+  setView(summary.state === 'closed' ? 'closed' : 'chat');
+}
+
+function receive(frame) {
+  const conversation = state.conversation;
+  switch (frame.type) {
+    case 'message':
+    case 'conversation.assigned':
+    case 'conversation.transferred':
+    case 'conversation.closed':
+    case 'conversation.rated':
+      if (!conversation || frame.conversationId !== conversation.id) return;
+      addEntry(frame);
+      break;
+    case 'typing':
+      if (frame.author.kind === 'agent' && frame.conversationId === conversation?.id) {
+        state.typingName = frame.active ? frame.author.name || t('agent') : null;
+        clearTimeout(state.typingTimer);
+        if (frame.active) state.typingTimer = setTimeout(() => { state.typingName = null; renderTyping(); }, 6000);
+        renderTyping();
+      }
+      break;
+    case 'read':
+      if (frame.reader.kind === 'agent' && frame.conversationId === conversation?.id) {
+        state.agentReadSeq = Math.max(state.agentReadSeq, frame.seq);
+        renderMessages();
+      }
+      break;
+    case 'queue.position':
+      if (frame.conversationId === conversation?.id) {
+        state.queue = { position: frame.position, expectedWaitSeconds: frame.expectedWaitSeconds };
+        renderBanner();
+      }
+      break;
+  }
+}
+
+function addEntry(frame) {
+  if (state.entries.has(frame.seq)) return;
+  state.entries.set(frame.seq, frame);
+  const conversation = state.conversation;
+  if (frame.type === 'conversation.assigned') {
+    conversation.state = 'active';
+    conversation.agent = frame.agent;
+    state.queue = null;
+  } else if (frame.type === 'conversation.transferred') {
+    if (frame.agent) conversation.agent = frame.agent;
+    else {
+      conversation.state = 'queued';
+      conversation.agent = null;
+    }
+  } else if (frame.type === 'conversation.closed') {
+    conversation.state = 'closed';
+    state.typingName = null;
+    setView('closed');
+  } else if (frame.type === 'conversation.rated') {
+    state.rated = true;
+    if (state.view === 'closed') renderBody();
+  } else if (frame.type === 'message' && frame.author.kind === 'agent') {
+    state.typingName = null;
+    const fresh = frame.createdAt > Date.now() - 60000;
+    if (fresh && !state.muted) chime();
+    if (!state.open || document.visibilityState !== 'visible') setUnread(state.unread + 1);
+    else markRead();
+  }
+  renderHeader();
+  renderBanner();
+  renderMessages();
+}
+
+function setUnread(count) {
+  state.unread = count;
+  toParent({ type: 'confidant:unread', count });
+}
+
+/** Tells the agent how far the visitor has read, when the widget is open and visible. */
+function markRead() {
+  const conversation = state.conversation;
+  if (!conversation || !state.open || document.visibilityState !== 'visible') return;
+  const latest = Math.max(0, ...[...state.entries.keys()]);
+  if (latest > state.lastReadSent) {
+    state.lastReadSent = latest;
+    state.socket.send({ type: 'read', conversationId: conversation.id, seq: latest });
+  }
+}
+
+document.addEventListener('visibilitychange', markRead);
+
+// MARK: Actions
+
+async function startConversation(firstMessage) {
+  const settings = state.config.settings;
+  const payload = { type: 'conversation.open', language: state.lang };
+  if (state.pageUrl) payload.pageUrl = state.pageUrl;
+  const name = ui.name?.value.trim();
+  const email = ui.email?.value.trim();
+  if (name) payload.name = name;
+  if (email) payload.email = email;
+  if (settings.consent.required) {
+    if (!ui.consent?.checked) {
+      showError(t('consentNeeded'));
+      return false;
+    }
+    payload.consent = true;
+  }
+  try {
+    const reply = await state.socket.request(payload);
+    setConversation(reply.conversation);
+    send(firstMessage);
+    return true;
+  } catch (error) {
+    if (error instanceof ServerError && error.code === 'no_agents_online') {
+      state.agentsOnline = false;
+      setView('offline');
+      if (ui.offlineBody) ui.offlineBody.value = firstMessage;
+    } else {
+      showError(error.code === 'invalid_request' || error.code === 'invalid_frame' ? error.message : t('errorGeneric'));
+    }
+    return false;
+  }
+}
+
+function send(body) {
+  const conversation = state.conversation;
+  const { clientId, ack } = state.socket.sendMessage(conversation.id, body);
+  state.pending.set(clientId, { clientId, body, createdAt: Date.now(), status: 'sending' });
+  renderMessages();
+  ack.then((frame) => {
+    state.pending.delete(clientId);
+    state.entries.set(frame.seq, {
+      type: 'message', seq: frame.seq, id: frame.messageId, clientId, body, createdAt: frame.createdAt,
+      author: { kind: 'visitor' }, visibility: 'public', conversationId: conversation.id,
+    });
+    renderMessages();
+  }, (error) => {
+    const entry = state.pending.get(clientId);
+    if (entry) entry.status = 'failed';
+    renderMessages();
+    showError(error.message);
+  });
+}
+
+async function submitComposer() {
+  const body = ui.input.value.trim();
+  if (!body) return;
+  if (state.view === 'start') {
+    ui.send.disabled = true;
+    const started = await startConversation(body);
+    ui.send.disabled = false;
+    if (!started) return;
+  } else {
+    send(body);
+  }
+  ui.input.value = '';
+  stopTyping();
+}
+
+function typed() {
+  if (state.view !== 'chat' || !state.conversation) return;
+  const now = Date.now();
+  if (!state.typingSentAt || now - state.typingSentAt > 3000) {
+    state.typingSentAt = now;
+    state.socket.send({ type: 'typing', conversationId: state.conversation.id, active: true });
+  }
+  clearTimeout(state.typingStop);
+  state.typingStop = setTimeout(stopTyping, 4000);
+}
+
+function stopTyping() {
+  clearTimeout(state.typingStop);
+  if (state.typingSentAt && state.conversation) {
+    state.socket.send({ type: 'typing', conversationId: state.conversation.id, active: false });
+  }
+  state.typingSentAt = 0;
+}
+
+async function endConversation() {
+  try {
+    await state.socket.request({ type: 'conversation.close', conversationId: state.conversation.id });
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+async function leaveOfflineMessage(event) {
+  event.preventDefault();
+  const body = ui.offlineBody.value.trim();
+  if (!body) return;
+  const frame = { type: 'offline.leave', clientId: crypto.randomUUID(), body };
+  if (ui.offlineName.value.trim()) frame.name = ui.offlineName.value.trim();
+  if (ui.offlineEmail.value.trim()) frame.email = ui.offlineEmail.value.trim();
+  try {
+    await state.socket.request(frame);
+    setView('offline-sent');
+  } catch (error) {
+    showError(error.code === 'invalid_request' ? error.message : t('errorGeneric'));
+  }
+}
+
+async function rate(event) {
+  event.preventDefault();
+  if (!state.rating) return;
+  const frame = { type: 'conversation.rate', conversationId: state.conversation.id, score: state.rating };
+  const comment = ui.comment.value.trim();
+  if (comment) frame.comment = comment;
+  try {
+    await state.socket.request(frame);
+    state.rated = true;
+    renderBody();
+  } catch (error) {
+    if (error.code === 'already_rated') {
+      state.rated = true;
+      renderBody();
+    } else showError(error.message);
+  }
+}
+
+function newConversation() {
+  state.conversation = null;
+  state.entries.clear();
+  state.pending.clear();
+  state.agentReadSeq = 0;
+  state.lastReadSent = 0;
+  state.rated = false;
+  state.rating = 0;
+  setView(state.agentsOnline ? 'start' : 'offline');
+}
+
+/** A plain-text transcript of what the visitor saw, downloaded as a file. */
+function downloadTranscript() {
+  const lines = [`${state.config.name} — ${new Date(state.conversation.createdAt).toLocaleString(state.lang)}`, ''];
+  for (const entry of sortedEntries()) {
+    const when = new Date(entry.createdAt).toLocaleString(state.lang);
+    if (entry.type === 'message') {
+      const who = entry.author.kind === 'visitor' ? t('you') : entry.author.name || t('agent');
+      lines.push(`[${when}] ${who}: ${entry.body}`);
+    } else {
+      const text = systemText(entry);
+      if (text) lines.push(`[${when}] — ${text}`);
+    }
+  }
+  const blob = new Blob([lines.join('\n') + '\n'], { type: 'text/plain;charset=utf-8' });
+  const url = URL.createObjectURL(blob);
+  const date = new Date().toISOString().slice(0, 10);
+  const link = el('a', { href: url, download: `${t('transcriptFile')}-${date}.txt`, class: 'sr-only' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function toggleMute() {
+  state.muted = !state.muted;
+  sessionStorage.setItem(muteKey, state.muted ? '1' : '0');
+  renderHeader();
+}
+
+// MARK: Rendering
+
+function buildLayout() {
+  const app = document.getElementById('app');
+  ui.header = el('header', { class: 'header' });
+  ui.banner = el('div', { class: 'banner', role: 'status', hidden: true });
+  ui.body = el('div', { class: 'body', role: 'log', 'aria-live': 'polite', tabindex: '0' });
+  ui.footer = el('div');
+  append(app, [ui.header, ui.banner, ui.body, ui.footer]);
+  ui.body.append(el('p', { class: 'system', text: 'Connecting…' }));
+}
+
+function setView(view) {
+  if (state.view === view && view !== 'start' && view !== 'offline') return;
+  state.view = view;
+  state.error = null;
+  renderHeader();
+  renderBanner();
+  renderBody();
+  renderFooter();
+}
+
+function renderHeader() {
+  if (!state.config) return;
+  const agent = state.conversation?.agent;
+  const title = agent ? agent.name : t('title');
+  const subtitle = agent ? state.config.name : (state.agentsOnline ? t('online') : t('offline'));
+  const buttons = [];
+  if (state.view === 'chat' && state.conversation) {
+    buttons.push(el('button', { class: 'icon-button', type: 'button', title: t('endChat'), 'aria-label': t('endChat'), onclick: endConversation }, icon('power')));
+  }
+  buttons.push(el('button', {
+    class: 'icon-button', type: 'button', title: state.muted ? t('unmute') : t('mute'), 'aria-label': state.muted ? t('unmute') : t('mute'),
+    'aria-pressed': String(state.muted), onclick: toggleMute,
+  }, icon(state.muted ? 'bellOff' : 'bell')));
+  buttons.push(el('button', {
+    class: 'icon-button', type: 'button', title: t('minimize'), 'aria-label': t('minimize'),
+    onclick: () => { state.open = false; toParent({ type: 'confidant:hide' }); },
+  }, icon('minus')));
+  replace(ui.header,
+    el('div', { class: 'avatar', 'aria-hidden': 'true', text: agent ? initials(agent.name) : initials(state.config.name) }),
+    el('div', { class: 'header-text' }, el('div', { class: 'header-title', text: title }), el('div', { class: 'header-subtitle', text: subtitle })),
+    buttons);
+}
+
+function renderBanner() {
+  if (!state.config) return;
+  let text = null;
+  let kind = '';
+  if (state.connection === 'reconnecting') {
+    text = t('reconnecting');
+    kind = 'reconnecting';
+  } else if (state.view === 'chat' && state.conversation?.state === 'queued' && state.queue?.position) {
+    text = t('waiting', { position: state.queue.position });
+    if (state.queue.expectedWaitSeconds) text += ' ' + t('expectedWait', { minutes: Math.max(1, Math.round(state.queue.expectedWaitSeconds / 60)) });
+  }
+  ui.banner.hidden = !text;
+  ui.banner.className = `banner ${kind}`;
+  ui.banner.textContent = text ?? '';
+}
+
+function renderBody() {
+  switch (state.view) {
+    case 'start': return renderStart();
+    case 'offline': return renderOffline();
+    case 'offline-sent': return replace(ui.body, el('p', { class: 'greeting thanks', text: t('offlineThanks') }));
+    case 'chat': return renderMessages();
+    case 'closed': return renderMessages();
+    default: return replace(ui.body, el('p', { class: 'system', text: t('connecting') }));
+  }
+}
+
+function renderStart() {
+  const settings = state.config.settings;
+  const parts = [
+    el('p', { class: 'greeting', text: settings.greeting || t('greeting') }),
+    safetyNote(),
+  ];
+  const form = el('div', { class: 'form' });
+  ui.name = ui.email = ui.consent = null;
+  if (settings.preChat.enabled) {
+    if (settings.preChat.askName) {
+      ui.name = el('input', { type: 'text', id: 'prechat-name', autocomplete: 'name', maxlength: '100', placeholder: t('namePlaceholder') });
+      form.append(el('label', { class: 'field', for: 'prechat-name' }, t('nameLabel'), ui.name));
+    }
+    if (settings.preChat.askEmail) {
+      ui.email = el('input', { type: 'email', id: 'prechat-email', autocomplete: 'email', maxlength: '254', placeholder: t('emailPlaceholder') });
+      form.append(el('label', { class: 'field', for: 'prechat-email' }, t('emailLabel'), ui.email));
+    }
+  }
+  if (settings.consent.required) {
+    ui.consent = el('input', { type: 'checkbox', id: 'consent' });
+    const policy = settings.consent.privacyPolicyUrl;
+    form.append(el('label', { class: 'consent', for: 'consent' }, ui.consent,
+      el('span', {}, t('consentText'), ' ',
+        el('a', { href: policy, target: '_blank', rel: 'noopener noreferrer nofollow', class: 'link', text: t('privacyPolicy') }), '.')));
+  }
+  if (form.childElementCount) parts.push(form);
+  ui.error = el('p', { class: 'error', role: 'alert' });
+  parts.push(ui.error);
+  replace(ui.body, parts);
+}
+
+function renderOffline() {
+  ui.offlineName = el('input', { type: 'text', id: 'offline-name', autocomplete: 'name', maxlength: '100', placeholder: t('namePlaceholder') });
+  ui.offlineEmail = el('input', { type: 'email', id: 'offline-email', autocomplete: 'email', maxlength: '254', placeholder: t('emailPlaceholder') });
+  ui.offlineBody = el('textarea', { id: 'offline-body', rows: '4', maxlength: '4000', required: true, placeholder: t('messagePlaceholder') });
+  ui.error = el('p', { class: 'error', role: 'alert' });
+  replace(ui.body,
+    el('h2', { class: 'header-title', text: t('offlineTitle') }),
+    el('p', { class: 'greeting', text: t('offlineText') }),
+    el('form', { class: 'form', onsubmit: leaveOfflineMessage },
+      el('label', { class: 'field', for: 'offline-name' }, t('nameLabel'), ui.offlineName),
+      el('label', { class: 'field', for: 'offline-email' }, t('emailLabel'), ui.offlineEmail),
+      el('label', { class: 'field', for: 'offline-body' }, t('messageLabel'), ui.offlineBody),
+      ui.error,
+      el('button', { class: 'primary', type: 'submit', text: t('offlineSend') })));
+}
+
+function safetyNote() {
+  return el('p', { class: 'safety' }, icon('lock', 14), el('span', { text: t('safety') }));
+}
+
+function sortedEntries() {
+  return [...state.entries.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function systemText(entry) {
+  switch (entry.type) {
+    case 'conversation.assigned': return t('agentJoined', { name: entry.agent?.name || t('agent') });
+    case 'conversation.transferred': return entry.agent ? t('agentJoined', { name: entry.agent.name }) : t('transferred');
+    case 'conversation.closed': return t('ended');
+    default: return null;
+  }
+}
+
+function renderMessages() {
+  if (state.view !== 'chat' && state.view !== 'closed') return;
+  const atBottom = ui.body.scrollHeight - ui.body.scrollTop - ui.body.clientHeight < 40;
+  const nodes = [safetyNote()];
+  for (const entry of sortedEntries()) {
+    if (entry.type === 'message') nodes.push(messageNode(entry, statusOf(entry)));
+    else {
+      const text = systemText(entry);
+      if (text) nodes.push(el('p', { class: 'system', text }));
+    }
+  }
+  for (const pending of state.pending.values()) {
+    nodes.push(messageNode({ body: pending.body, createdAt: pending.createdAt, author: { kind: 'visitor' } }, pending.status === 'failed' ? t('notSent') : t('sending')));
+  }
+  ui.typing = el('p', { class: 'typing', 'aria-live': 'polite' });
+  nodes.push(ui.typing);
+  if (state.view === 'closed') nodes.push(endNode());
+  ui.error = el('p', { class: 'error', role: 'alert' });
+  nodes.push(ui.error);
+  replace(ui.body, nodes);
+  renderTyping();
+  if (atBottom || state.view === 'chat') ui.body.scrollTop = ui.body.scrollHeight;
+}
+
+function statusOf(entry) {
+  if (entry.author.kind !== 'visitor') return null;
+  return entry.seq <= state.agentReadSeq ? t('read') : t('delivered');
+}
+
+function messageNode(entry, status) {
+  const outgoing = entry.author.kind === 'visitor';
+  const name = outgoing ? t('you') : entry.author.name || t('agent');
+  const meta = [clock(entry.createdAt, state.lang), status].filter(Boolean).join(' · ');
+  return el('div', { class: `message ${outgoing ? 'out' : 'in'}` },
+    outgoing ? null : el('div', { class: 'avatar', 'aria-hidden': 'true', text: initials(name) }),
+    el('div', { class: 'message-stack' },
+      el('span', { class: 'sr-only', text: `${name}:` }),
+      el('div', { class: outgoing ? 'bubble-out' : 'bubble-in' }, richText(entry.body)),
+      el('div', { class: 'message-meta', text: meta })));
+}
+
+function endNode() {
+  const parts = [];
+  if (state.rated) {
+    parts.push(el('p', { class: 'thanks', text: t('rateThanks') }));
+  } else {
+    const stars = el('div', { class: 'stars', role: 'radiogroup', 'aria-label': t('rateTitle') });
+    for (let n = 1; n <= 5; n++) {
+      stars.append(el('button', {
+        type: 'button', class: `star ${n <= state.rating ? 'on' : ''}`, role: 'radio', 'aria-checked': String(n === state.rating),
+        'aria-label': t('star', { n }), dataset: { score: String(n) },
+        onclick: () => { state.rating = n; for (const star of stars.children) star.classList.toggle('on', Number(star.dataset.score) <= n); for (const star of stars.children) star.setAttribute('aria-checked', String(Number(star.dataset.score) === n)); },
+      }, '★'));
+    }
+    ui.comment = el('textarea', { id: 'rating-comment', rows: '2', maxlength: '1000', placeholder: t('rateComment'), 'aria-label': t('rateComment') });
+    parts.push(el('form', { class: 'form', onsubmit: rate },
+      el('p', { class: 'header-title', text: t('rateTitle') }), stars, ui.comment,
+      el('button', { class: 'primary', type: 'submit', text: t('rateSubmit') })));
+  }
+  parts.push(el('button', { class: 'secondary', type: 'button', onclick: downloadTranscript, text: t('downloadTranscript') }));
+  parts.push(el('button', { class: 'secondary', type: 'button', onclick: newConversation, text: t('newChat') }));
+  return el('div', { class: 'end' }, parts);
+}
+
+function renderTyping() {
+  if (ui.typing) ui.typing.textContent = state.typingName ? t('typing', { name: state.typingName }) : '';
+}
+
+function renderFooter() {
+  if (state.view !== 'start' && state.view !== 'chat') {
+    replace(ui.footer);
+    ui.input = null;
+    return;
+  }
+  if (!ui.composer) {
+    ui.input = el('textarea', { id: 'message', rows: '1', maxlength: '4000', 'aria-label': t('messageLabel'), placeholder: t('messagePlaceholder') });
+    ui.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submitComposer();
+      }
+    });
+    ui.input.addEventListener('input', typed);
+    ui.send = el('button', { class: 'primary', type: 'button', onclick: submitComposer, text: t('send') });
+    ui.composer = el('div', { class: 'composer' }, ui.input, ui.send);
+  }
+  if (ui.footer.firstChild !== ui.composer) replace(ui.footer, ui.composer);
+}
+
+function showError(message) {
+  if (ui.error) ui.error.textContent = message;
+}
+
+function showFatal(message) {
+  replace(ui.header);
+  replace(ui.footer);
+  replace(ui.body, el('p', { class: 'system', text: message }));
+}
+
+start();

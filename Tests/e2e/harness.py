@@ -1,0 +1,147 @@
+"""A running Confidant for browser tests: a real `confidant serve` process on 127.0.0.1, an HTTP
+client for its API, and a host page on a second loopback origin (127.0.0.2) that embeds the widget."""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def binary() -> Path:
+    explicit = os.environ.get("CONFIDANT_BINARY")
+    return Path(explicit) if explicit else ROOT / ".build" / "debug" / "confidant"
+
+
+class Server:
+    """`confidant serve` in its own data directory, stopped by `stop()`."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="confidant-e2e-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "CONFIDANT_AUTH_BCRYPT_COST": "10"}
+        self.owner_email = "owner@example.com"
+        self.owner_password = "owner-password-" + uuid.uuid4().hex[:8]
+        created = subprocess.run(
+            [str(binary()), "admin", "create", "--email", self.owner_email, "--name", "Olga Owner", "--password-stdin", "--data-dir", str(self.directory)],
+            input=self.owner_password + "\n", text=True, capture_output=True, env=self.env, check=False,
+        )
+        assert created.returncode == 0, created.stdout + created.stderr
+        self.log = open(self.directory / "server.log", "w")
+        self.process = subprocess.Popen(
+            [str(binary()), "serve", "--port", str(self.port), "--public-url", self.url, "--data-dir", str(self.directory)],
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.env,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("confidant serve did not become ready:\n" + (self.directory / "server.log").read_text())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class API:
+    """The REST API with one staff session (the cookie is kept in memory only)."""
+
+    def __init__(self, server: Server, email: str, password: str) -> None:
+        self.server = server
+        self.cookie = None
+        status, body, headers = self.call("POST", "/v1/auth/login", {"email": email, "password": password})
+        assert status == 200, body
+        self.cookie = headers["Set-Cookie"].split(";")[0]
+        self.agent = body["agent"]
+
+    def call(self, method: str, path: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.server.url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.cookie:
+            request.add_header("Cookie", self.cookie)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None, response.headers
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            return error.code, json.loads(raw) if raw else None, error.headers
+
+    def create(self, path: str, body: dict) -> dict:
+        status, reply, _ = self.call("POST", path, body)
+        assert status == 201, reply
+        return reply
+
+
+class HostPage:
+    """A web page on http://127.0.0.2:PORT (another origin) that embeds the widget."""
+
+    def __init__(self, server: Server, host: str = "127.0.0.2") -> None:
+        self.pages: dict[str, str] = {}
+        self.host = host
+        pages = self.pages
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                path = self.path.split("?")[0]
+                body = pages.get(path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                payload = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                # The host page itself forbids inline code: the loader must work under it.
+                self.send_header("Content-Security-Policy", f"default-src 'self'; script-src {server.url}; frame-src {server.url}; style-src 'self'")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.origin = f"http://{host}:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def embed(self, path: str, server: Server, site_key: str, title: str = "Shop") -> str:
+        self.pages[path] = (
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title + "</title></head>"
+            "<body><h1>" + title + "</h1><p>Welcome to the shop.</p>"
+            f"<script src=\"{server.url}/widget.js\" data-site=\"{site_key}\" async></script></body></html>"
+        )
+        return self.origin + path
+
+    def stop(self) -> None:
+        self.httpd.shutdown()

@@ -1,5 +1,5 @@
-// Builds DOM from data. Anything a person typed only ever becomes a text node: there is no
-// innerHTML anywhere in Confidant's front ends, and links are built element by element.
+// Builds DOM from data. Anything a person typed only ever becomes a text node: Confidant's front
+// ends never parse strings as HTML, and links are built element by element.
 
 /**
  * Creates an element. `props`: `class`, `text`, `dataset`, `on<event>` listeners, other

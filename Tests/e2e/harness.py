@@ -46,7 +46,11 @@ class Server:
             input=self.owner_password + "\n", text=True, capture_output=True, env=self.env, check=False,
         )
         assert created.returncode == 0, created.stdout + created.stderr
-        self.log = open(self.directory / "server.log", "w")
+        self.log = open(self.directory / "server.log", "a")
+        self.resume()
+
+    def resume(self) -> None:
+        """Starts the server process (again, after `pause`) and waits until it is ready."""
         self.process = subprocess.Popen(
             [str(binary()), "serve", "--port", str(self.port), "--public-url", self.url, "--data-dir", str(self.directory)],
             stdout=self.log, stderr=subprocess.STDOUT, env=self.env,
@@ -61,12 +65,18 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("confidant serve did not become ready:\n" + (self.directory / "server.log").read_text())
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stops the server process; its data stays for `resume`."""
         self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.process.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
         self.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -122,7 +132,7 @@ class HostPage:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 # The host page itself forbids inline code: the loader must work under it.
-                self.send_header("Content-Security-Policy", f"default-src 'self'; script-src {server.url}; frame-src {server.url}; style-src 'self'")
+                self.send_header("Content-Security-Policy", "default-src 'self'; script-src http://127.0.0.1:*; frame-src http://127.0.0.1:*; style-src 'self'")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -137,7 +147,7 @@ class HostPage:
 
     def embed(self, path: str, server: Server, site_key: str, title: str = "Shop") -> str:
         self.pages[path] = (
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title + "</title></head>"
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" + title + "</title></head>"
             "<body><h1>" + title + "</h1><p>Welcome to the shop.</p>"
             f"<script src=\"{server.url}/widget.js\" data-site=\"{site_key}\" async></script></body></html>"
         )

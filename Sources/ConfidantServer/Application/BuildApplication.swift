@@ -1,5 +1,6 @@
 import ConfidantCore
 public import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -70,15 +71,19 @@ public func buildApplication(
         try await sessions.run(inbound: inbound, outbound: outbound, endpoint: .staff(staff))
     }
 
+    let webSocketResponder = webSocketRouter.buildResponder()
+    let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: .init(idleTimeout: .milliseconds(configuration.httpIdleTimeout.milliseconds)),
+        ws: .init(maxFrameSize: Limits.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), validateUTF8: true)
+    )
+    let headTimeout = TimeAmount.milliseconds(configuration.httpHeaderTimeout.milliseconds)
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                http1: .init(idleTimeout: .milliseconds(configuration.httpIdleTimeout.milliseconds)),
-                ws: .init(maxFrameSize: Limits.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), validateUTF8: true)
-            )
-        ),
+        server: HTTPServerBuilder { responder in
+            RequestHeadDeadline(
+                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                timeout: headTimeout)
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

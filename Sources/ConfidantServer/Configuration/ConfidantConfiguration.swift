@@ -41,6 +41,8 @@ public struct ConfidantConfiguration: Sendable {
     public var sendQueueLimit = 1024
     /// An HTTP connection idle this long is closed.
     public var httpIdleTimeout: Duration = .seconds(60)
+    /// A new connection must deliver its first request head within this time.
+    public var httpHeaderTimeout: Duration = .seconds(10)
     /// Log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
     /// This process's id among nodes sharing a database.
@@ -55,6 +57,7 @@ public struct ConfidantConfiguration: Sendable {
         port = reader.int(forKey: "http.port", default: port)
         publicURL = reader.string(forKey: "http.publicUrl")
         httpIdleTimeout = .seconds(reader.int(forKey: "http.idleTimeoutSeconds", default: 60))
+        httpHeaderTimeout = .seconds(reader.int(forKey: "http.headerTimeoutSeconds", default: 10))
         dataDirectory = reader.string(forKey: "data.dir", default: dataDirectory)
         databaseURL = reader.string(forKey: "database.url", isSecret: true)
         masterKeyBase64 = reader.string(forKey: "keys.masterKey", isSecret: true)
@@ -108,7 +111,7 @@ public struct ConfidantConfiguration: Sendable {
             ("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),
             ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval),
             ("realtime.helloTimeoutSeconds", helloTimeout),
-            ("http.idleTimeoutSeconds", httpIdleTimeout),
+            ("http.idleTimeoutSeconds", httpIdleTimeout), ("http.headerTimeoutSeconds", httpHeaderTimeout),
         ] where value <= .zero {
             throw ConfigurationError("\(name) must be positive.")
         }

@@ -3,8 +3,6 @@
 enum CloseCode {
     /// RFC 6455: normal closure.
     static let normal: UInt16 = 1000
-    /// RFC 6455: the server is going away (shutdown).
-    static let goingAway: UInt16 = 1001
     /// RFC 6455: invalid UTF-8 in a text frame (sent by the WebSocket layer).
     static let invalidData: UInt16 = 1007
     /// RFC 6455: a message larger than the limit (sent by the WebSocket layer).

@@ -44,6 +44,8 @@ struct SocketSession: Sendable {
                 connection.send(.close(code: CloseCode.helloTimeout, reason: "hello expected"))
             }
         }
+        // On graceful shutdown the WebSocket layer closes the socket (1000); clients reconnect,
+        // here or to another node, and resume from their last sequence number.
         let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await Self.write(queue, to: outbound, connection: connection) }
             defer {

@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import HummingbirdWSClient
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import Testing
 
@@ -125,6 +126,33 @@ struct BadInputTests {
             #expect(try await garbled.closeCode() == 1007)
 
             // Through all of that the server kept serving.
+            #expect(try await server.request(.get, "/healthz").status == .ok)
+        }
+    }
+
+    @Test("Silent and slow clients are cut off: no request head within the header timeout closes the connection")
+    func requestHeadDeadline() async throws {
+        try await TestServer.run(.sqlite, configure: { $0.httpHeaderTimeout = .seconds(1) }) { server in
+            // The test client's own connection sends its first request now; after that, the
+            // (longer) idle timeout governs it.
+            #expect(try await server.request(.get, "/healthz").status == .ok)
+            let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let silent = try await bootstrap.connect(host: "127.0.0.1", port: server.port).get()
+            let dribbling = try await bootstrap.connect(host: "127.0.0.1", port: server.port).get()
+            let started = ContinuousClock.now
+            // One byte every 300 ms never completes a head.
+            let dribble = Task {
+                for byte in "GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8 {
+                    try await dribbling.writeAndFlush(ByteBuffer(bytes: [byte]))
+                    try await Task.sleep(for: .milliseconds(300))
+                }
+            }
+            try await silent.closeFuture.get()
+            try await dribbling.closeFuture.get()
+            dribble.cancel()
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(900) && waited < .seconds(5), "closed after \(waited)")
+            // A normal client is unaffected.
             #expect(try await server.request(.get, "/healthz").status == .ok)
         }
     }

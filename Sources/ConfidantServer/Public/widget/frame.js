@@ -233,7 +233,7 @@ function addEntry(frame) {
     setView('closed');
   } else if (frame.type === 'conversation.rated') {
     state.rated = true;
-    if (state.view === 'closed') renderBody();
+    ui.end = null;
   } else if (frame.type === 'message' && frame.author.kind === 'agent') {
     state.typingName = null;
     const fresh = frame.createdAt > Date.now() - 60000;
@@ -384,13 +384,12 @@ async function rate(event) {
   try {
     await state.socket.request(frame);
     state.rated = true;
-    renderBody();
   } catch (error) {
-    if (error.code === 'already_rated') {
-      state.rated = true;
-      renderBody();
-    } else showError(error.message);
+    if (error.code !== 'already_rated') return showError(error.message);
+    state.rated = true;
   }
+  ui.end = null;
+  renderBody();
 }
 
 function newConversation() {
@@ -448,6 +447,7 @@ function buildLayout() {
 function setView(view) {
   if (state.view === view && view !== 'start' && view !== 'offline') return;
   state.view = view;
+  ui.end = null;
   state.error = null;
   renderHeader();
   renderBanner();
@@ -585,7 +585,8 @@ function renderMessages() {
   }
   ui.typing = el('p', { class: 'typing', 'aria-live': 'polite' });
   nodes.push(ui.typing);
-  if (state.view === 'closed') nodes.push(endNode());
+  // The end panel is built once, so re-rendering never loses a chosen star or a typed comment.
+  if (state.view === 'closed') nodes.push(ui.end ??= endNode());
   ui.error = el('p', { class: 'error', role: 'alert' });
   nodes.push(ui.error);
   replace(ui.body, nodes);
@@ -620,7 +621,13 @@ function endNode() {
       stars.append(el('button', {
         type: 'button', class: `star ${n <= state.rating ? 'on' : ''}`, role: 'radio', 'aria-checked': String(n === state.rating),
         'aria-label': t('star', { n }), dataset: { score: String(n) },
-        onclick: () => { state.rating = n; for (const star of stars.children) star.classList.toggle('on', Number(star.dataset.score) <= n); for (const star of stars.children) star.setAttribute('aria-checked', String(Number(star.dataset.score) === n)); },
+        onclick: () => {
+          state.rating = n;
+          for (const star of stars.children) {
+            star.classList.toggle('on', Number(star.dataset.score) <= n);
+            star.setAttribute('aria-checked', String(Number(star.dataset.score) === n));
+          }
+        },
       }, '★'));
     }
     ui.comment = el('textarea', { id: 'rating-comment', rows: '2', maxlength: '1000', placeholder: t('rateComment'), 'aria-label': t('rateComment') });

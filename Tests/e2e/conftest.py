@@ -1,0 +1,168 @@
+"""Fixtures for the browser tests: a real Confidant server, host pages on other loopback origins,
+and headless Chromium sessions (Debian's chromium and chromedriver, driven by Selenium)."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from harness import API, ROOT, HostPage, Server
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CONFIDANT_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CONFIDANT_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="session")
+def server():
+    running = Server()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def owner(server) -> API:
+    return API(server, server.owner_email, server.owner_password)
+
+
+@pytest.fixture(scope="session")
+def host(server) -> HostPage:
+    page = HostPage(server, "127.0.0.2")
+    yield page
+    page.stop()
+
+
+@pytest.fixture(scope="session")
+def stranger(server) -> HostPage:
+    """A page on an origin that no site allows."""
+    page = HostPage(server, "127.0.0.3")
+    yield page
+    page.stop()
+
+
+class Browser:
+    """One Chromium session with its own profile, download folder and console log."""
+
+    def __init__(self, width: int = 1280, height: int = 860, language: str = "en-US") -> None:
+        self.downloads = Path(tempfile.mkdtemp(prefix="confidant-downloads-"))
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--lang={language}",
+                         "--autoplay-policy=no-user-gesture-required"]:
+            options.add_argument(argument)
+        options.add_experimental_option("prefs", {
+            "intl.accept_languages": language, "download.default_directory": str(self.downloads), "download.prompt_for_download": False,
+        })
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(self.downloads), "eventsEnabled": True})
+        if width < 500:
+            # Desktop windows have a minimum width; emulate the phone's viewport instead.
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})
+        self.log: list[dict] = []
+
+    def wait(self, timeout: float = 15) -> WebDriverWait:
+        return WebDriverWait(self.driver, timeout)
+
+    def find(self, css: str, timeout: float = 15):
+        return self.wait(timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def visible(self, css: str, timeout: float = 15):
+        return self.wait(timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+    def clickable(self, css: str, timeout: float = 15):
+        return self.wait(timeout).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)))
+
+    def text_appears(self, css: str, text: str, timeout: float = 15) -> None:
+        try:
+            self.wait(timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+        except TimeoutException:
+            shown = [element.text for element in self.driver.find_elements(By.CSS_SELECTOR, css)]
+            raise AssertionError(f"{text!r} did not appear in {css}; it shows {shown!r}") from None
+
+    def collect_log(self) -> list[dict]:
+        self.log.extend(self.driver.get_log("browser"))
+        return self.log
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def quit(self) -> None:
+        self.driver.quit()
+        shutil.rmtree(self.downloads, ignore_errors=True)
+
+
+@pytest.fixture
+def browsers():
+    """Opens browsers on demand; at the end checks that no page reported a CSP violation or a
+    script error, then closes them."""
+    opened: list[Browser] = []
+
+    def open_browser(**options) -> Browser:
+        browser = Browser(**options)
+        opened.append(browser)
+        return browser
+
+    yield open_browser
+    problems = []
+    for browser in opened:
+        try:
+            for entry in browser.collect_log():
+                message = entry.get("message", "")
+                if "favicon.ico" in message or "/v1/auth/me" in message or entry.get("level") != "SEVERE":
+                    continue
+                if getattr(browser, "expected_errors", None) and any(expected in message for expected in browser.expected_errors):
+                    continue
+                problems.append(message)
+        finally:
+            browser.quit()
+    assert not problems, "browser console errors:\n" + "\n".join(problems)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def new_site(owner: API, host: HostPage, **settings) -> dict:
+    return owner.create("/v1/sites", {"name": unique("Shop"), "allowedOrigins": [host.origin], "settings": settings})
+
+
+def new_agent(owner: API, name: str, *, departments: list[str] | None = None, limit: int = 5, role: str = "agent") -> dict:
+    email = f"{unique(name.split()[0].lower())}@example.com"
+    password = f"password-of-{name.split()[0].lower()}"
+    agent = owner.create("/v1/agents", {"email": email, "displayName": name, "password": password, "role": role, "maxConversations": limit,
+                                        "departments": departments or []})
+    return {**agent, "password": password}
+
+
+def console_login(browser: Browser, server: Server, agent: dict, *, available: bool = True) -> None:
+    browser.driver.get(server.url + "/console/")
+    browser.find("#login-email").send_keys(agent["email"])
+    browser.find("#login-password").send_keys(agent["password"])
+    browser.clickable("form.login button[type=submit]").click()
+    switch = browser.clickable("button.switch")
+    if available:
+        switch.click()
+        browser.text_appears("button.switch", "Available")
+
+
+def open_widget(browser: Browser, url: str) -> None:
+    """Loads a host page, opens the widget and switches into its frame."""
+    browser.driver.get(url)
+    browser.clickable("#confidant-widget > button").click()
+    frame = browser.visible("#confidant-widget iframe")
+    browser.driver.switch_to.frame(frame)
+    browser.find(".header-title")

@@ -91,7 +91,7 @@ struct Serve: AsyncParsableCommand {
                 lines += [
                     "", "First step: create the owner account (a password is generated and shown once):",
                     "  swift run confidant admin create --email you@example.com --name \"Your Name\" --data-dir \(configuration.dataDirectory)",
-                    "Then sign in with POST /v1/auth/login; docs/protocol.md describes the API.",
+                    "Then open http://\(configuration.host):\(port)/ and sign in to the console.",
                 ]
             }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

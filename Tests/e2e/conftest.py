@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -23,29 +23,30 @@ CHROMIUM = os.environ.get("CONFIDANT_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CONFIDANT_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def server():
+    """A fresh server per test, so no test inherits another's queue or agents."""
     running = Server()
     yield running
     running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def owner(server) -> API:
     return API(server, server.owner_email, server.owner_password)
 
 
 @pytest.fixture(scope="session")
-def host(server) -> HostPage:
-    page = HostPage(server, "127.0.0.2")
+def host() -> HostPage:
+    page = HostPage("127.0.0.2")
     yield page
     page.stop()
 
 
 @pytest.fixture(scope="session")
-def stranger(server) -> HostPage:
+def stranger() -> HostPage:
     """A page on an origin that no site allows."""
-    page = HostPage(server, "127.0.0.3")
+    page = HostPage("127.0.0.3")
     yield page
     page.stop()
 
@@ -72,7 +73,8 @@ class Browser:
         self.log: list[dict] = []
 
     def wait(self, timeout: float = 15) -> WebDriverWait:
-        return WebDriverWait(self.driver, timeout)
+        # Live pages re-render: an element found a moment ago may have been replaced.
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
     def find(self, css: str, timeout: float = 15):
         return self.wait(timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))

@@ -116,7 +116,7 @@ class API:
 class HostPage:
     """A web page on http://127.0.0.2:PORT (another origin) that embeds the widget."""
 
-    def __init__(self, server: Server, host: str = "127.0.0.2") -> None:
+    def __init__(self, host: str = "127.0.0.2") -> None:
         self.pages: dict[str, str] = {}
         self.host = host
         pages = self.pages

@@ -7,32 +7,32 @@ import { loadDirectory } from '/console/store.js';
 
 const TABS = [['sites', 'Sites'], ['departments', 'Departments'], ['agents', 'Staff'], ['canned', 'Canned responses']];
 
+/** One status line for the whole admin page: it survives the tab re-rendering after a change. */
+const lines = { error: el('p', { class: 'error', role: 'alert' }), notice: el('p', { class: 'notice', role: 'status' }) };
+
 export function renderAdmin(main, store) {
   const panel = el('div', { class: 'stack', role: 'tabpanel' });
   const tabs = el('div', { class: 'tabs', role: 'tablist' });
   let current = 'sites';
   const show = (tab) => {
+    if (tab !== current) lines.error.textContent = lines.notice.textContent = '';
     current = tab;
     for (const button of tabs.children) button.setAttribute('aria-selected', String(button.dataset.tab === tab));
     ({ sites: sitesTab, departments: departmentsTab, agents: agentsTab, canned: cannedTab })[tab](panel, store);
   };
   for (const [id, label] of TABS) tabs.append(el('button', { type: 'button', role: 'tab', id: `tab-${id}`, dataset: { tab: id }, onclick: () => show(id), text: label }));
-  replace(main, el('section', { class: 'page', 'aria-label': 'Admin' }, el('h2', { text: 'Admin' }), tabs, panel));
+  replace(main, el('section', { class: 'page', 'aria-label': 'Admin' }, el('h2', { text: 'Admin' }), tabs, lines.error, lines.notice, panel));
   store.listeners.add((reason) => { if (reason === 'directory') show(current); });
   show('sites');
 }
 
-function messageLine() {
-  return { error: el('p', { class: 'error', role: 'alert' }), notice: el('p', { class: 'notice', role: 'status' }) };
-}
-
-async function attempt(lines, action, success) {
+async function attempt(action, success) {
   lines.error.textContent = '';
   lines.notice.textContent = '';
   try {
     await action();
-    if (success) lines.notice.textContent = success;
     await loadDirectory();
+    if (success) lines.notice.textContent = success;
   } catch (failure) {
     lines.error.textContent = failure.message;
   }
@@ -45,20 +45,18 @@ function field(label, input) {
 // MARK: Sites
 
 function sitesTab(panel, store) {
-  const lines = messageLine();
   const name = el('input', { type: 'text', id: 'new-site-name', required: true, placeholder: 'Shop' });
   const origins = el('input', { type: 'text', id: 'new-site-origins', placeholder: 'https://shop.example' });
   const list = [...store.sites.values()].map((site) => siteCard(site, store));
   replace(panel,
     el('form', { class: 'card inline', onsubmit: (event) => {
       event.preventDefault();
-      attempt(lines, () => api('POST', '/v1/sites', { name: name.value, allowedOrigins: origins.value.split(/[\s,]+/).filter(Boolean) }), 'Site created.');
+      attempt(() => api('POST', '/v1/sites', { name: name.value, allowedOrigins: origins.value.split(/[\s,]+/).filter(Boolean) }), 'Site created.');
     } }, field('New site name', name), field('Allowed origins (space-separated)', origins), el('button', { class: 'primary', type: 'submit', text: 'Create site' })),
-    lines.error, lines.notice, list.length ? list : el('p', { class: 'empty', text: 'No sites yet.' }));
+    list.length ? list : el('p', { class: 'empty', text: 'No sites yet.' }));
 }
 
 function siteCard(site, store) {
-  const lines = messageLine();
   const settings = structuredClone(site.settings);
   const id = (suffix) => `site-${site.id.slice(0, 8)}-${suffix}`;
   const name = el('input', { type: 'text', id: id('name'), value: site.name });
@@ -104,13 +102,13 @@ function siteCard(site, store) {
         proactive,
       },
     };
-    attempt(lines, () => api('PATCH', `/v1/sites/${site.id}`, body), 'Saved.');
+    attempt(() => api('PATCH', `/v1/sites/${site.id}`, body), 'Saved.');
   };
 
   return el('form', { class: 'card stack', dataset: { site: site.id }, onsubmit: save },
     el('h3', { text: site.name }),
     el('div', { class: 'grid' }, field('Name', name), field('Allowed origins (one per line)', origins)),
-    el('div', { class: 'inline' }, field('Embed on your pages', snippet),
+    el('div', { class: 'inline snippet-row' }, field('Embed on your pages', snippet),
       el('button', { class: 'secondary', type: 'button', onclick: () => navigator.clipboard?.writeText(snippet.value).then(() => { lines.notice.textContent = 'Copied.'; }), text: 'Copy' })),
     el('div', { class: 'grid' }, field('Colour', color), field('Position', position), field('Language', language), field('Greeting', greeting)),
     el('div', { class: 'checks' }, el('label', { for: preChat.id }, preChat, 'Pre-chat form'), el('label', { for: askName.id }, askName, 'ask name'),
@@ -119,26 +117,23 @@ function siteCard(site, store) {
     el('div', { class: 'stack' }, el('strong', { text: 'Proactive invitations' }), rules,
       el('button', { class: 'secondary', type: 'button', onclick: () => addRule(), text: 'Add invitation' })),
     el('div', { class: 'inline' }, el('button', { class: 'primary', type: 'submit', text: 'Save site' }),
-      el('button', { class: 'danger', type: 'button', onclick: () => { if (confirm(`Delete ${site.name} and all its conversations?`)) attempt(lines, () => api('DELETE', `/v1/sites/${site.id}`), 'Deleted.'); }, text: 'Delete site' }),
-      el('span', { class: 'hint', text: `Widget key ${site.widgetKey}` })),
-    lines.error, lines.notice);
+      el('button', { class: 'danger', type: 'button', onclick: () => { if (confirm(`Delete ${site.name} and all its conversations?`)) attempt(() => api('DELETE', `/v1/sites/${site.id}`), 'Deleted.'); }, text: 'Delete site' }),
+      el('span', { class: 'hint', text: `Widget key ${site.widgetKey}` })));
 }
 
 // MARK: Departments
 
 function departmentsTab(panel, store) {
-  const lines = messageLine();
   const name = el('input', { type: 'text', id: 'new-department', required: true });
   const rows = [...store.departments.values()].map((department) => {
     const input = el('input', { type: 'text', value: department.name, 'aria-label': `Name of ${department.name}` });
     return el('tr', {}, el('td', {}, input), el('td', {},
-      el('button', { class: 'secondary', type: 'button', onclick: () => attempt(lines, () => api('PATCH', `/v1/departments/${department.id}`, { name: input.value }), 'Renamed.'), text: 'Rename' }), ' ',
-      el('button', { class: 'danger', type: 'button', onclick: () => attempt(lines, () => api('DELETE', `/v1/departments/${department.id}`), 'Deleted.'), text: 'Delete' })));
+      el('button', { class: 'secondary', type: 'button', onclick: () => attempt(() => api('PATCH', `/v1/departments/${department.id}`, { name: input.value }), 'Renamed.'), text: 'Rename' }), ' ',
+      el('button', { class: 'danger', type: 'button', onclick: () => attempt(() => api('DELETE', `/v1/departments/${department.id}`), 'Deleted.'), text: 'Delete' })));
   });
   replace(panel,
-    el('form', { class: 'card inline', onsubmit: (event) => { event.preventDefault(); attempt(lines, () => api('POST', '/v1/departments', { name: name.value }), 'Department created.'); } },
+    el('form', { class: 'card inline', onsubmit: (event) => { event.preventDefault(); attempt(() => api('POST', '/v1/departments', { name: name.value }), 'Department created.'); } },
       field('New department', name), el('button', { class: 'primary', type: 'submit', text: 'Create' })),
-    lines.error, lines.notice,
     el('div', { class: 'card' }, rows.length ? el('table', {}, el('tbody', {}, rows)) : el('p', { class: 'empty', text: 'No departments: every agent takes every conversation.' })));
 }
 
@@ -161,8 +156,7 @@ function roleSelect(id, current, store) {
 }
 
 function agentsTab(panel, store) {
-  const lines = messageLine();
-  const email = el('input', { type: 'email', id: 'new-agent-email', required: true });
+    const email = el('input', { type: 'email', id: 'new-agent-email', required: true });
   const name = el('input', { type: 'text', id: 'new-agent-name', required: true });
   const password = el('input', { type: 'password', id: 'new-agent-password', required: true, minlength: '12', autocomplete: 'new-password' });
   const role = roleSelect('new-agent-role', 'agent', store);
@@ -170,7 +164,7 @@ function agentsTab(panel, store) {
   const departments = departmentChecks(store, [], 'new-agent-department');
   const create = (event) => {
     event.preventDefault();
-    attempt(lines, () => api('POST', '/v1/agents', {
+    attempt(() => api('POST', '/v1/agents', {
       email: email.value, displayName: name.value, password: password.value, role: role.value, maxConversations: Number(limit.value), departments: checkedValues(departments),
     }), 'Account created.');
   };
@@ -183,29 +177,27 @@ function agentsTab(panel, store) {
       el('td', {}, agentRole), el('td', {}, agentLimit), el('td', {}, agentDepartments),
       el('td', {}, el('span', { class: `pill ${agent.active ? 'online' : 'closed'}`, text: agent.active ? 'active' : 'deactivated' })),
       el('td', {},
-        el('button', { class: 'secondary', type: 'button', text: 'Save', onclick: () => attempt(lines, () => api('PATCH', `/v1/agents/${agent.id}`, {
+        el('button', { class: 'secondary', type: 'button', text: 'Save', onclick: () => attempt(() => api('PATCH', `/v1/agents/${agent.id}`, {
           role: agentRole.value, maxConversations: Number(agentLimit.value), departments: checkedValues(agentDepartments),
         }), 'Saved.') }), ' ',
         agent.active
-          ? el('button', { class: 'danger', type: 'button', text: 'Deactivate', onclick: () => attempt(lines, () => api('DELETE', `/v1/agents/${agent.id}`), 'Deactivated.') })
-          : el('button', { class: 'secondary', type: 'button', text: 'Reactivate', onclick: () => attempt(lines, () => api('PATCH', `/v1/agents/${agent.id}`, { active: true }), 'Reactivated.') })));
+          ? el('button', { class: 'danger', type: 'button', text: 'Deactivate', onclick: () => attempt(() => api('DELETE', `/v1/agents/${agent.id}`), 'Deactivated.') })
+          : el('button', { class: 'secondary', type: 'button', text: 'Reactivate', onclick: () => attempt(() => api('PATCH', `/v1/agents/${agent.id}`, { active: true }), 'Reactivated.') })));
   });
   replace(panel,
     el('form', { class: 'card stack', onsubmit: create }, el('h3', { text: 'New staff account' }),
       el('div', { class: 'grid' }, field('E-mail', email), field('Display name', name), field('Password (12+ characters)', password), field('Role', role), field('Concurrent chats', limit)),
       departments, el('button', { class: 'primary', type: 'submit', text: 'Create account' })),
-    lines.error, lines.notice,
     el('div', { class: 'card' }, el('table', {}, el('thead', {}, el('tr', {}, ['Name', 'Role', 'Limit', 'Departments', 'Status', ''].map((head) => el('th', { text: head })))), el('tbody', {}, rows))));
 }
 
 // MARK: Canned responses
 
 async function cannedTab(panel, store) {
-  const lines = messageLine();
-  const { items } = await api('GET', '/v1/canned-responses');
+    const { items } = await api('GET', '/v1/canned-responses');
   const departmentSelect = (id, current) => el('select', { id }, el('option', { value: '', text: 'All departments' }),
     [...store.departments.values()].map((department) => el('option', { value: department.id, text: department.name, selected: department.id === current })));
-  const shortcut = el('input', { type: 'text', id: 'new-canned-shortcut', required: true, pattern: '[a-z0-9_-]{1,32}', placeholder: 'hello' });
+  const shortcut = el('input', { type: 'text', id: 'new-canned-shortcut', required: true, pattern: '[a-z0-9_\\-]{1,32}', placeholder: 'hello' });
   const body = el('textarea', { class: 'input', id: 'new-canned-body', rows: '2', required: true });
   const scope = departmentSelect('new-canned-department', null);
   const rows = items.map((canned) => {
@@ -214,16 +206,15 @@ async function cannedTab(panel, store) {
     const key = el('input', { type: 'text', value: canned.shortcut, 'aria-label': 'Shortcut' });
     const where = departmentSelect(`canned-${canned.id.slice(0, 8)}-department`, canned.departmentId);
     return el('tr', {}, el('td', {}, key), el('td', {}, where), el('td', {}, text), el('td', {},
-      el('button', { class: 'secondary', type: 'button', text: 'Save', onclick: () => attempt(lines, () => api('PATCH', `/v1/canned-responses/${canned.id}`, { shortcut: key.value, body: text.value, departmentId: where.value || null }), 'Saved.').then(() => cannedTab(panel, store)) }), ' ',
-      el('button', { class: 'danger', type: 'button', text: 'Delete', onclick: () => attempt(lines, () => api('DELETE', `/v1/canned-responses/${canned.id}`), 'Deleted.').then(() => cannedTab(panel, store)) })));
+      el('button', { class: 'secondary', type: 'button', text: 'Save', onclick: () => attempt(() => api('PATCH', `/v1/canned-responses/${canned.id}`, { shortcut: key.value, body: text.value, departmentId: where.value || null }), 'Saved.').then(() => cannedTab(panel, store)) }), ' ',
+      el('button', { class: 'danger', type: 'button', text: 'Delete', onclick: () => attempt(() => api('DELETE', `/v1/canned-responses/${canned.id}`), 'Deleted.').then(() => cannedTab(panel, store)) })));
   });
   replace(panel,
     el('form', { class: 'card stack', onsubmit: (event) => {
       event.preventDefault();
-      attempt(lines, () => api('POST', '/v1/canned-responses', { shortcut: shortcut.value, body: body.value, departmentId: scope.value || null }), 'Created.').then(() => cannedTab(panel, store));
+      attempt(() => api('POST', '/v1/canned-responses', { shortcut: shortcut.value, body: body.value, departmentId: scope.value || null }), 'Created.').then(() => cannedTab(panel, store));
     } }, el('h3', { text: 'New canned response' }), el('div', { class: 'grid' }, field('Shortcut (typed as /shortcut)', shortcut), field('Department', scope)), field('Text', body),
     el('button', { class: 'primary', type: 'submit', text: 'Create' })),
-    lines.error, lines.notice,
     el('div', { class: 'card' }, rows.length ? el('table', {}, el('thead', {}, el('tr', {}, ['Shortcut', 'Department', 'Text', ''].map((head) => el('th', { text: head })))), el('tbody', {}, rows))
       : el('p', { class: 'empty', text: 'No canned responses yet.' })));
 }

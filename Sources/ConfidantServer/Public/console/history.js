@@ -15,14 +15,18 @@ export function renderHistory(main, store) {
   const transcript = el('div', { class: 'card', hidden: true });
   const error = el('p', { class: 'error', role: 'alert' });
   let before = null;
+  let generation = 0;
 
   async function search(more = false) {
+    // Only the newest search may show its answer: an older one finishing late must not win.
+    const mine = ++generation;
     const params = {
       view: 'history', state: state.value, site: site.value, department: department.value, agent: agent.value, limit: 50,
       from: from.value ? new Date(from.value).getTime() : '', to: to.value ? new Date(to.value).getTime() + 86400000 : '', before: more ? before : '',
     };
     try {
       const page = await api('GET', `/v1/conversations${query(params)}`);
+      if (mine !== generation) return;
       before = page.nextBefore ?? null;
       const rows = page.items.map((summary) => el('tr', { class: 'clickable', tabindex: '0', dataset: { conversation: summary.id }, onclick: () => open(summary.id), onkeydown: (event) => { if (event.key === 'Enter') open(summary.id); } },
         el('td', { text: new Date(summary.createdAt).toLocaleString() }), el('td', { text: visitorName(summary) }), el('td', { text: nameOf('site', summary.siteId) }),

@@ -77,8 +77,9 @@
     if (/^#[0-9a-f]{6}$/i.test(message.color)) state.color = message.color;
     if (message.position === 'left' || message.position === 'right') state.position = message.position;
     if (message.labels && typeof message.labels === 'object') {
-      for (const key of ['open', 'close', 'dismiss']) if (typeof message.labels[key] === 'string') state.labels[key] = message.labels[key];
+      for (const key of ['open', 'close', 'dismiss', 'title']) if (typeof message.labels[key] === 'string') state.labels[key] = message.labels[key];
     }
+    if (state.labels.title) frame.title = state.labels.title;
     button.style.background = state.color;
     root.style.display = 'block';
     layout();

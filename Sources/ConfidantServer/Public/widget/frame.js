@@ -56,18 +56,28 @@ async function start() {
     if (!response.ok) throw new Error('unknown site');
     state.config = await response.json();
   } catch {
-    showFatal('This chat is not available.');
+    state.t = await loadTranslations(chooseLanguage('auto'));
+    showFatal(t('errorGeneric'));
     return;
   }
   const settings = state.config.settings;
   document.documentElement.style.setProperty('--accent', settings.color);
   state.lang = chooseLanguage(settings.language);
   document.documentElement.lang = state.lang;
-  state.t = await (await fetch(`/widget/i18n/${state.lang}.json`)).json();
+  state.t = await loadTranslations(state.lang);
   document.title = t('title');
+  document.getElementById('app').setAttribute('aria-label', t('title'));
   connectToParent();
   renderHeader();
   await openSession();
+}
+
+async function loadTranslations(lang) {
+  try {
+    return await (await fetch(`/widget/i18n/${lang}.json`)).json();
+  } catch {
+    return {};
+  }
 }
 
 function chooseLanguage(setting) {
@@ -113,7 +123,7 @@ function connectToParent() {
     color: settings.color,
     position: settings.position,
     proactive: settings.proactive,
-    labels: { open: t('openChat'), close: t('closeChat'), dismiss: t('dismiss') },
+    labels: { open: t('openChat'), close: t('closeChat'), dismiss: t('dismiss'), title: t('title') },
   });
 }
 
@@ -441,11 +451,13 @@ function buildLayout() {
   ui.body = el('div', { class: 'body', role: 'log', 'aria-live': 'polite', tabindex: '0' });
   ui.footer = el('div');
   append(app, [ui.header, ui.banner, ui.body, ui.footer]);
-  ui.body.append(el('p', { class: 'system', text: 'Connecting…' }));
+  // Nothing is shown until the site's language is known: every visible word is translated.
+  ui.body.setAttribute('aria-busy', 'true');
 }
 
 function setView(view) {
   if (state.view === view && view !== 'start' && view !== 'offline') return;
+  ui.body.removeAttribute('aria-busy');
   state.view = view;
   ui.end = null;
   state.error = null;

@@ -168,3 +168,15 @@ def open_widget(browser: Browser, url: str) -> None:
     frame = browser.visible("#confidant-widget iframe")
     browser.driver.switch_to.frame(frame)
     browser.find(".header-title")
+
+
+def agent_and_visitor(server, owner, host, browsers, agent_name: str, path: str):
+    """A new site, an agent signed in to the console and available, and a visitor on a host page
+    with the widget open. Returns (site, agent browser, visitor browser)."""
+    site = new_site(owner, host)
+    account = new_agent(owner, agent_name)
+    agent = browsers()
+    console_login(agent, server, account)
+    visitor = browsers()
+    open_widget(visitor, host.embed(path, server, site["widgetKey"]))
+    return site, agent, visitor

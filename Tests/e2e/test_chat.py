@@ -2,7 +2,7 @@
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import console_login, new_agent, new_site, open_widget
+from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget
 
 
 def visitor_says(visitor, text):
@@ -18,12 +18,7 @@ def agent_says(agent, text):
 
 
 def test_visitor_and_agent_chat_both_ways_with_typing_and_read_states(server, owner, host, browsers):
-    site = new_site(owner, host)
-    anna = new_agent(owner, "Anna Kovács")
-    agent = browsers()
-    console_login(agent, server, anna)
-    visitor = browsers()
-    open_widget(visitor, host.embed("/both-ways", server, site["widgetKey"]))
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Anna Kovács", "/both-ways")
     visitor.text_appears(".greeting", "How can we help")
     visitor.screenshot("widget-open")
 
@@ -86,13 +81,8 @@ def test_an_agent_handles_two_visitors_at_once(server, owner, host, browsers):
 
 
 def test_internal_notes_and_canned_responses_stay_with_staff(server, owner, host, browsers):
-    site = new_site(owner, host)
     owner.create("/v1/canned-responses", {"shortcut": "thanks", "body": "Thank you for contacting us!"})
-    cara = new_agent(owner, "Cara Lund")
-    agent = browsers()
-    console_login(agent, server, cara)
-    visitor = browsers()
-    open_widget(visitor, host.embed("/notes", server, site["widgetKey"]))
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Cara Lund", "/notes")
     visitor_says(visitor, "Hello")
     agent.clickable(".sidebar button.item").click()
     # Alt+N switches to an internal note; it looks different and never reaches the visitor.

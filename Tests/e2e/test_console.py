@@ -4,7 +4,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from conftest import console_login, new_agent, new_site, open_widget, unique
+from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget, unique
 from test_chat import agent_says, visitor_says
 
 
@@ -38,12 +38,7 @@ def test_team_page_shows_every_agents_load_and_the_queue(server, owner, host, br
 
 
 def test_history_filters_and_transcript(server, owner, host, browsers):
-    site = new_site(owner, host)
-    omar = new_agent(owner, "Omar Diaz")
-    agent = browsers()
-    console_login(agent, server, omar)
-    visitor = browsers()
-    open_widget(visitor, host.embed("/history", server, site["widgetKey"]))
+    site, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Omar Diaz", "/history")
     visitor_says(visitor, "A question for the archive")
     agent.clickable(".sidebar button.item").click()
     agent_says(agent, "An answer for the archive")

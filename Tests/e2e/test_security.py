@@ -5,7 +5,7 @@ import time
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
-from conftest import console_login, new_agent, new_site, open_widget
+from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget
 from test_chat import agent_says, visitor_says
 
 PAYLOADS = [
@@ -27,12 +27,7 @@ def assert_no_script_ran(browser):
 
 
 def test_markup_in_messages_shows_as_text_and_never_runs(server, owner, host, browsers):
-    site = new_site(owner, host)
-    lena = new_agent(owner, "Lena Roth")
-    agent = browsers()
-    console_login(agent, server, lena)
-    visitor = browsers()
-    open_widget(visitor, host.embed("/xss", server, site["widgetKey"]))
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Lena Roth", "/xss")
     for payload in PAYLOADS:
         visitor_says(visitor, payload)
     agent.clickable(".sidebar button.item").click()

@@ -5,7 +5,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import console_login, new_agent, new_site, open_widget
+from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget
 from harness import API, Server
 from test_chat import agent_says, visitor_says
 
@@ -49,12 +49,7 @@ def test_waiting_shows_queue_position_and_expected_wait(server, owner, host, bro
 
 
 def test_rating_and_transcript_download(server, owner, host, browsers):
-    site = new_site(owner, host)
-    gil = new_agent(owner, "Gil Marsh")
-    agent = browsers()
-    console_login(agent, server, gil)
-    visitor = browsers()
-    open_widget(visitor, host.embed("/rating", server, site["widgetKey"]))
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Gil Marsh", "/rating")
     visitor_says(visitor, "Can I change my delivery address?")
     agent.clickable(".sidebar button.item").click()
     agent_says(agent, "Yes, I have updated it.")

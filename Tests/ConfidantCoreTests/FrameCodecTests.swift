@@ -10,7 +10,8 @@ struct FrameCodecTests {
     static let everyClientFrame: [ClientFrame] = [
         .hello(protocolVersion: 1, token: "v1.abc.def", resume: [ResumePoint(conversationId: conversation, afterSeq: 3)]),
         .ping(t: 42),
-        .openConversation(departmentId: DepartmentID(), name: "Vera", email: "vera@example.com", pageUrl: "https://shop.example/cart", language: "hu", consent: true),
+        .openConversation(
+            departmentId: DepartmentID(), name: "Vera", email: "vera@example.com", pageUrl: "https://shop.example/cart", language: "hu", consent: true),
         .sendMessage(conversationId: conversation, clientId: "c-1", body: "Hello", visibility: .public),
         .typing(conversationId: conversation, active: true, visibility: .internal),
         .read(conversationId: conversation, seq: 7),
@@ -43,7 +44,11 @@ struct FrameCodecTests {
         .availability(agentId: AgentID(), name: "Anna", availability: .away, online: true),
         .queue(
             departmentId: nil,
-            entries: [QueueEntry(conversationId: conversation, siteId: SiteID(), departmentId: nil, visitorId: VisitorID(), queuedAt: 1, position: 1, expectedWaitSeconds: 60)]),
+            entries: [
+                QueueEntry(
+                    conversationId: conversation, siteId: SiteID(), departmentId: nil, visitorId: VisitorID(), queuedAt: 1, position: 1, expectedWaitSeconds: 60
+                )
+            ]),
         .queuePosition(conversationId: conversation, position: 2, queueLength: 5, expectedWaitSeconds: 120),
         .syncDone(conversationId: conversation, lastSeq: 10),
         .offlineAck(clientId: "o", id: OfflineMessageID()),

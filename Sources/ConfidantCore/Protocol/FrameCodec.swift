@@ -76,7 +76,8 @@ public enum FrameCodec {
                 _ = try TextRules.singleLine(pageUrl, field: "pageUrl", maxCharacters: Limits.maxPageURLLength)
             }
             if let language {
-                guard (2...16).contains(language.utf8.count), language.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+                guard (2...16).contains(language.utf8.count),
+                    language.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
                 else { throw ConfidantError(.invalidFrame, "The language must be a tag such as en or hu-HU.") }
             }
             return .openConversation(departmentId: departmentId, name: name, email: email, pageUrl: pageUrl, language: language, consent: consent)

@@ -36,7 +36,8 @@ public func buildApplication(
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Static files answer only paths no route claims; `/console/` serves console/index.html.
-    router.add(middleware: FileMiddleware(publicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true, logger: logger))
+    router.add(
+        middleware: FileMiddleware(publicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true, logger: logger))
     try PageController(database: database, publicDirectory: publicDirectory).addRoutes(to: router)
     HealthController(database: database, keyStore: runtime.keys).addRoutes(to: router)
     VisitorSessionController(database: database, keys: runtime.keys, tokens: visitorTokens, origins: origins).addRoutes(to: router)

@@ -15,13 +15,11 @@ import NIOCore
 /// - `GET /`: to the console (`/console/`, a static page).
 struct PageController {
     let database: any Database
-    let publicDirectory: String
     let frameHTML: ByteBuffer
     let loaderScript: ByteBuffer
 
     init(database: any Database, publicDirectory: String) throws {
         self.database = database
-        self.publicDirectory = publicDirectory
         // Read once at start-up, never on an event loop.
         self.frameHTML = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: publicDirectory + "/widget/frame.html")))
         self.loaderScript = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: publicDirectory + "/widget.js")))

@@ -1,8 +1,9 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("The confidant command")
 struct CommandLineTests {

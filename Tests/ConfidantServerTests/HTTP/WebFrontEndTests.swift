@@ -1,9 +1,10 @@
 import ConfidantCore
-@testable import ConfidantServer
 import Foundation
 import HTTPTypes
 import NIOCore
 import Testing
+
+@testable import ConfidantServer
 
 @Suite("Serving the front ends: pages, policies, widget settings")
 struct WebFrontEndTests {
@@ -19,7 +20,8 @@ struct WebFrontEndTests {
             let owner = try await server.owner()
             let created = try await server.request(
                 .post, "/v1/sites",
-                body: ##"{"name":"Shop","allowedOrigins":["https://shop.example"],"settings":{"color":"#FF8800","language":"hu","consent":{"required":true,"privacyPolicyUrl":"https://shop.example/privacy"},"proactive":[{"seconds":20,"urlPattern":"https://shop.example/checkout*","message":"Need help?"}]}}"##,
+                body:
+                    ##"{"name":"Shop","allowedOrigins":["https://shop.example"],"settings":{"color":"#FF8800","language":"hu","consent":{"required":true,"privacyPolicyUrl":"https://shop.example/privacy"},"proactive":[{"seconds":20,"urlPattern":"https://shop.example/checkout*","message":"Need help?"}]}}"##,
                 as: owner)
             #expect(created.status == .created)
             let site = try server.decode(SiteWithSettings.self, from: created)
@@ -70,7 +72,9 @@ struct WebFrontEndTests {
             #expect(try await server.request(.get, "/widget/frame?site=cf_unknown").status == .notFound)
 
             let lonely = try await server.site(by: owner, origins: [])
-            #expect(try await server.request(.get, "/widget/frame?site=\(lonely.widgetKey)").headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+            #expect(
+                try await server.request(.get, "/widget/frame?site=\(lonely.widgetKey)").headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'")
+                    == true)
 
             let console = try await server.request(.get, "/console/")
             #expect(console.status == .ok)
@@ -124,7 +128,8 @@ struct WebFrontEndTests {
         try await TestServer.run(backend) { server in
             let owner = try await server.owner()
             let created = try await server.request(
-                .post, "/v1/sites", body: #"{"name":"Clinic","settings":{"consent":{"required":true,"privacyPolicyUrl":"https://clinic.example/privacy"}}}"#, as: owner)
+                .post, "/v1/sites", body: #"{"name":"Clinic","settings":{"consent":{"required":true,"privacyPolicyUrl":"https://clinic.example/privacy"}}}"#,
+                as: owner)
             let site = try server.decode(TestSite.self, from: created)
             let anna = try await server.agent("Anna", by: owner)
             let (agent, _) = try await server.agentSocket(anna)

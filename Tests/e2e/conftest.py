@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -180,3 +181,27 @@ def agent_and_visitor(server, owner, host, browsers, agent_name: str, path: str)
     visitor = browsers()
     open_widget(visitor, host.embed(path, server, site["widgetKey"]))
     return site, agent, visitor
+
+
+def busy_agent_and_waiting_visitor(server, owner, host, browsers, agent_name: str, path: str):
+    """An agent with a limit of one, busy with a first visitor, and a second visitor waiting in
+    the queue. Returns (agent account, agent browser, first visitor, second visitor)."""
+    site = new_site(owner, host)
+    account = new_agent(owner, agent_name, limit=1)
+    agent = browsers()
+    console_login(agent, server, account)
+    first, second = browsers(), browsers()
+    open_widget(first, host.embed(f"{path}-1", server, site["widgetKey"]))
+    say(first, "I was first")
+    agent.text_appears(".sidebar", "I was first")
+    open_widget(second, host.embed(f"{path}-2", server, site["widgetKey"]))
+    say(second, "I am second")
+    second.text_appears(".banner", "in the queue")
+    return account, agent, first, second
+
+
+def say(visitor: Browser, text: str) -> None:
+    """Types a message in the widget and sends it with Enter."""
+    box = visitor.find("#message")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)

@@ -3,12 +3,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget
-
-
-def visitor_says(visitor, text):
-    box = visitor.find("#message")
-    box.send_keys(text)
-    box.send_keys(Keys.ENTER)
+from conftest import say as visitor_says
 
 
 def agent_says(agent, text):

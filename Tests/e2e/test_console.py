@@ -4,7 +4,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget, unique
+from conftest import agent_and_visitor, busy_agent_and_waiting_visitor, console_login, new_agent, new_site, open_widget, unique
 from test_chat import agent_says, visitor_says
 
 
@@ -13,17 +13,7 @@ def manager_login(browser, server, owner_api):
 
 
 def test_team_page_shows_every_agents_load_and_the_queue(server, owner, host, browsers):
-    site = new_site(owner, host)
-    nora = new_agent(owner, "Nora Lind", limit=1)
-    agent = browsers()
-    console_login(agent, server, nora)
-    first, second = browsers(), browsers()
-    open_widget(first, host.embed("/team-1", server, site["widgetKey"]))
-    visitor_says(first, "First")
-    agent.text_appears(".sidebar", "First")
-    open_widget(second, host.embed("/team-2", server, site["widgetKey"]))
-    visitor_says(second, "Second")
-    second.text_appears(".banner", "queue")
+    nora, _, _, _ = busy_agent_and_waiting_visitor(server, owner, host, browsers, "Nora Lind", "/team")
 
     manager = browsers()
     manager_login(manager, server, owner)

@@ -5,7 +5,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget
+from conftest import agent_and_visitor, busy_agent_and_waiting_visitor, console_login, new_agent, new_site, open_widget
 from harness import API, Server
 from test_chat import agent_says, visitor_says
 
@@ -27,16 +27,8 @@ def test_offline_form_when_nobody_is_online(server, owner, host, browsers):
 
 
 def test_waiting_shows_queue_position_and_expected_wait(server, owner, host, browsers):
-    site = new_site(owner, host)
-    fay = new_agent(owner, "Fay Nagy", limit=1)
-    agent = browsers()
-    console_login(agent, server, fay)
-    first, second = browsers(), browsers()
-    open_widget(first, host.embed("/wait-1", server, site["widgetKey"]))
-    visitor_says(first, "I was first")
+    account, agent, first, second = busy_agent_and_waiting_visitor(server, owner, host, browsers, "Fay Nagy", "/wait")
     first.text_appears(".header-title", "Fay Nagy")
-    open_widget(second, host.embed("/wait-2", server, site["widgetKey"]))
-    visitor_says(second, "I am second")
     second.text_appears(".banner", "You are number 1 in the queue.")
     second.text_appears(".banner", "Expected wait: about")
     second.screenshot("widget-waiting")
@@ -44,7 +36,7 @@ def test_waiting_shows_queue_position_and_expected_wait(server, owner, host, bro
     agent.find(".sidebar [data-queued] .wait")
     agent.clickable(".sidebar button.item").click()
     agent.clickable(".conversation-header .danger").click()
-    second.text_appears(".header-title", "Fay Nagy")
+    second.text_appears(".header-title", account["displayName"])
     assert second.find(".banner").is_displayed() is False
 
 

@@ -73,9 +73,7 @@ struct CannedResponseController {
         router.get("/canned-responses") { _, context in
             let staff = try context.requireStaff(.readCannedResponses)
             let all = try await database.read { try await $0.cannedResponses() }
-            let visible = all.filter { record in
-                record.scope.isEmpty || AccessPolicy.allows(staff.role, .allDepartments) || staff.departments.contains(DepartmentID(trusted: record.scope))
-            }
+            let visible = all.filter { staff.canAccess(department: $0.scope.isEmpty ? nil : DepartmentID(trusted: $0.scope), agent: nil) }
             return ListResponse(items: visible.map(CannedResponseView.init))
         }
         router.post("/canned-responses") { request, context -> EditedResponse<CannedResponseView> in

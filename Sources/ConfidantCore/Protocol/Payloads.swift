@@ -47,6 +47,10 @@ public struct ConversationSummary: Codable, Sendable, Equatable {
     public var language: String?
     /// When the visitor agreed to the site's privacy policy (Unix ms), if the site asked.
     public var consentAt: Int64?
+    /// How far the visitor has read (their read receipt), so a reconnecting client shows it.
+    public var visitorReadSeq: Int64?
+    /// How far any agent has read the conversation.
+    public var agentReadSeq: Int64?
 
     /// Creates a summary.
     public init(

@@ -21,11 +21,9 @@ struct OriginPolicy: Sendable {
 
     /// Whether a visitor request or socket for `site` with this Origin header may proceed.
     func allowsVisitor(origin: String?, site: SiteID) async throws -> Bool {
-        guard let origin else { return true }
-        guard let normalized = Self.normalize(origin) else { return false }
-        if normalized == publicOrigin { return true }
+        guard origin != nil else { return true }
         guard let record = try await database.read({ try await $0.site(id: site) }) else { return false }
-        return record.origins.contains(normalized)
+        return allowsVisitor(origin: origin, site: record)
     }
 
     /// Whether `origin` is allowed for `site` (a record already loaded).

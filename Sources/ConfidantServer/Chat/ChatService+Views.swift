@@ -109,6 +109,9 @@ extension ChatService {
             expectedWaitSeconds: queueEntry?.expectedWaitSeconds, rating: conversation.rating, language: conversation.language,
             consentAt: conversation.consentAt
         )
+        let markers = try await store.readMarkers(conversation: conversation.conversationID)
+        summary.visitorReadSeq = markers.filter { $0.readerKind == AuthorKind.visitor.rawValue }.map(\.seq).max()
+        summary.agentReadSeq = markers.filter { $0.readerKind == AuthorKind.agent.rawValue }.map(\.seq).max()
         if audience == .staff {
             let key = try await keys.dataKey(for: conversation.visitorID)
             if let visitor = try await store.visitor(id: conversation.visitorID) {

@@ -42,10 +42,6 @@ extension Store {
         try await all("DELETE FROM sessions WHERE agent_id = \(bind: agent.rawValue) RETURNING token_hash AS id", as: IDRow.self).map(\.id)
     }
 
-    func deleteExpiredSessions(now: Int64, idleCutoff: Int64) async throws {
-        try await run("DELETE FROM sessions WHERE expires_at <= \(bind: now) OR last_seen_at <= \(bind: idleCutoff)")
-    }
-
     // MARK: Presence
 
     /// Records that `agent` has `connections` open sockets on `node`.

@@ -102,6 +102,7 @@ struct ChatFlowTests {
             #expect(transcript.conversation.pageUrl == "https://shop.example/cart")
             #expect(transcript.conversation.state == .closed)
             #expect(transcript.conversation.rating == 5)
+            #expect(transcript.conversation.visitorReadSeq == reply.seq, "read receipts are kept for clients that reconnect")
             #expect(
                 transcript.entries.map(\.frame.type) == [
                     "conversation.assigned", "message", "message", "message", "conversation.closed", "conversation.rated",

@@ -111,7 +111,7 @@ export class Inbox {
   adopt(summary) {
     let conversation = this.conversations.get(summary.id);
     if (!conversation) {
-      conversation = { summary, entries: new Map(), pending: new Map(), unread: 0, typing: false, visitorReadSeq: 0 };
+      conversation = { summary, entries: new Map(), pending: new Map(), unread: 0, typing: false, visitorReadSeq: summary.visitorReadSeq ?? 0 };
       this.conversations.set(summary.id, conversation);
       this.socket.sync(summary.id, 0).then(() => {
         if (this.activeId === summary.id) this.renderConversation();
@@ -119,6 +119,7 @@ export class Inbox {
       }).catch(() => {});
     } else {
       conversation.summary = { ...conversation.summary, ...summary };
+      conversation.visitorReadSeq = Math.max(conversation.visitorReadSeq, summary.visitorReadSeq ?? 0);
       conversation.transferredAway = false;
     }
     return conversation;

@@ -185,6 +185,7 @@ function welcome(frame) {
 
 function setConversation(summary) {
   state.conversation = summary;
+  state.agentReadSeq = Math.max(state.agentReadSeq, summary.agentReadSeq ?? 0);
   if (summary.state === 'queued') state.queue = { position: summary.queuePosition, expectedWaitSeconds: summary.expectedWaitSeconds };
   setView(summary.state === 'closed' ? 'closed' : 'chat');
 }

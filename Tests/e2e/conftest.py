@@ -86,6 +86,18 @@ class Browser:
     def clickable(self, css: str, timeout: float = 15):
         return self.wait(timeout).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)))
 
+    def click_nth(self, css: str, index: int, timeout: float = 15) -> None:
+        """Clicks the index-th match, finding it again if a re-render replaced it meanwhile."""
+
+        def click(driver) -> bool:
+            matches = driver.find_elements(By.CSS_SELECTOR, css)
+            if len(matches) <= index:
+                return False
+            matches[index].click()
+            return True
+
+        self.wait(timeout).until(click)
+
     def text_appears(self, css: str, text: str, timeout: float = 15) -> None:
         try:
             self.wait(timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))

@@ -57,10 +57,10 @@ def test_an_agent_handles_two_visitors_at_once(server, owner, host, browsers):
     items = agent.driver.find_elements(By.CSS_SELECTOR, ".sidebar button.item")
     assert len(items) == 2
     # Each unread until opened; the active one is marked.
-    items[0].click()
+    agent.click_nth(".sidebar button.item", 0)
     agent.text_appears(".messages", "First visitor here")
     agent_says(agent, "Hello first!")
-    agent.driver.find_elements(By.CSS_SELECTOR, ".sidebar button.item")[1].click()
+    agent.click_nth(".sidebar button.item", 1)
     agent.text_appears(".messages", "Second visitor here")
     agent_says(agent, "Hello second!")
     first.text_appears(".bubble-in", "Hello first!")

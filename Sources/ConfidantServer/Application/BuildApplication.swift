@@ -1,9 +1,9 @@
 import ConfidantCore
 public import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Builds the Confidant application for an opened runtime: routes, WebSocket endpoints and the
 /// services that run beside the server. Migrations run before the server accepts connections.
@@ -58,31 +58,29 @@ public func buildApplication(
         chat: chat, visitorTokens: visitorTokens, origins: origins,
         settings: RealtimeSettings(helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit), logger: logger
     )
-    let webSocketRouter = Router(context: AppRequestContext.self)
-    webSocketRouter.ws("/v1/ws/visitor") { inbound, outbound, context in
-        try await sessions.run(inbound: inbound, outbound: outbound, endpoint: .visitor(origin: context.request.headers[.origin]))
+    // The handshake decides the endpoint. Staff sockets need a valid session cookie and, when a
+    // browser sends Origin, Confidant's own origin (cross-site WebSocket hijacking); visitors
+    // authenticate in `hello`, and their Origin is checked against the site then.
+    let authorize: RealtimeChannel.Authorize = { head in
+        let origin = head.headers.first(name: "origin")
+        switch head.uri.split(separator: "?", maxSplits: 1).first {
+        case "/v1/ws/visitor":
+            return .visitor(origin: origin)
+        case "/v1/ws/agent":
+            guard origins.allowsStaff(origin: origin), let token = cookie.token(inCookieHeaders: head.headers["cookie"]),
+                let staff = try? await authenticator.identity(forToken: token)
+            else { return nil }
+            return .staff(staff)
+        default:
+            return nil
+        }
     }
-    webSocketRouter.add(middleware: StaffSessionMiddleware(authenticator: authenticator, cookie: cookie))
-    webSocketRouter.ws("/v1/ws/agent") { request, context in
-        // Refused handshakes get HTTP 400 from the WebSocket layer.
-        guard context.staff != nil, origins.allowsStaff(origin: request.headers[.origin]) else { return .dontUpgrade }
-        return .upgrade([:])
-    } onUpgrade: { inbound, outbound, context in
-        guard let staff = context.requestContext.staff else { return }
-        try await sessions.run(inbound: inbound, outbound: outbound, endpoint: .staff(staff))
-    }
-
-    let webSocketResponder = webSocketRouter.buildResponder()
-    let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
-        http1: .init(idleTimeout: .milliseconds(configuration.httpIdleTimeout.milliseconds)),
-        ws: .init(maxFrameSize: Limits.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), validateUTF8: true)
-    )
     let headTimeout = TimeAmount.milliseconds(configuration.httpHeaderTimeout.milliseconds)
     var app = Application(
         router: router,
         server: HTTPServerBuilder { responder in
             RequestHeadDeadline(
-                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                base: RealtimeChannel(responder: responder, idleTimeout: configuration.httpIdleTimeout, sessions: sessions, authorize: authorize),
                 timeout: headTimeout)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),

@@ -15,6 +15,11 @@ struct SessionCookie: Sendable {
         request.cookies[name]?.value
     }
 
+    /// The token in these `Cookie` header values, if any (for the WebSocket handshake).
+    func token(inCookieHeaders headers: [String]) -> String? {
+        Cookies(from: headers)[name]?.value
+    }
+
     /// A cookie that sets the session.
     func issue(_ token: String, maxAge: Duration) -> Cookie {
         Cookie(name: name, value: token, maxAge: Int(maxAge.components.seconds), path: "/", secure: secure, httpOnly: true, sameSite: .strict)

@@ -1,19 +1,28 @@
-import ConfidantCore
-import Crypto
-import Foundation
+public import ConfidantCore
+public import Crypto
+public import Foundation
 
 /// What a sealed value is: the associated data binds each ciphertext to its column and row, so a
 /// ciphertext copied into another row or column fails to open instead of being misread.
-enum SealContext {
+public enum SealContext: Sendable {
+    /// A message's body.
     case messageBody(MessageID)
+    /// A visitor's name.
     case visitorName(VisitorID)
+    /// A visitor's e-mail address.
     case visitorEmail(VisitorID)
+    /// The page a conversation started on.
     case pageURL(ConversationID)
+    /// A rating's comment.
     case ratingComment(ConversationID)
+    /// An offline message's name.
     case offlineName(OfflineMessageID)
+    /// An offline message's e-mail address.
     case offlineEmail(OfflineMessageID)
+    /// An offline message's body.
     case offlineBody(OfflineMessageID)
 
+    /// The associated data that binds a ciphertext to its column and row.
     var associatedData: Data {
         let label: String
         switch self {
@@ -32,18 +41,18 @@ enum SealContext {
 
 /// Seals and opens personal fields with a visitor's data key: AES-256-GCM, a fresh random 96-bit
 /// nonce per value, stored as `0x01 ‖ nonce ‖ ciphertext ‖ tag`.
-enum FieldCipher {
+public enum FieldCipher {
     static let formatVersion: UInt8 = 1
 
     /// Encrypts `plaintext` for storage.
-    static func seal(_ plaintext: String, with key: SymmetricKey, as context: SealContext) throws -> Data {
+    public static func seal(_ plaintext: String, with key: SymmetricKey, as context: SealContext) throws -> Data {
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: context.associatedData)
         guard let combined = box.combined else { throw CryptoKitError.incorrectParameterSize }
         return Data([formatVersion]) + combined
     }
 
     /// Decrypts a stored value; throws if it was altered, moved or sealed under another key.
-    static func open(_ sealed: Data, with key: SymmetricKey, as context: SealContext) throws -> String {
+    public static func open(_ sealed: Data, with key: SymmetricKey, as context: SealContext) throws -> String {
         guard sealed.first == formatVersion else { throw CryptoKitError.incorrectParameterSize }
         let box = try AES.GCM.SealedBox(combined: sealed.dropFirst())
         let plaintext = try AES.GCM.open(box, using: key, authenticating: context.associatedData)

@@ -1,7 +1,14 @@
-/// WebSocket close codes Confidant sends itself (docs/protocol.md, "Close codes", also lists
-/// those the WebSocket layer sends: 1000, 1007, 1009). 1xxx are RFC 6455; 44xx mirror the HTTP
-/// status they resemble.
+/// WebSocket close codes Confidant sends (docs/protocol.md, "Close codes"). 1xxx are RFC 6455;
+/// 44xx mirror the HTTP status they resemble.
 enum CloseCode {
+    /// RFC 6455: going away; the server is shutting down.
+    static let goingAway: UInt16 = 1001
+    /// RFC 6455: protocol error (malformed fragments).
+    static let protocolError: UInt16 = 1002
+    /// RFC 6455: a text message was not valid UTF-8.
+    static let invalidText: UInt16 = 1007
+    /// RFC 6455: a message was larger than the limit (after reassembling fragments).
+    static let messageTooLarge: UInt16 = 1009
     /// RFC 6455: unexpected server error.
     static let serverError: UInt16 = 1011
     /// RFC 6455: try again later; here, the client read too slowly and its queue overflowed.

@@ -1,4 +1,6 @@
 import ConfidantCore
+import NIOCore
+import NIOWebSocket
 import Synchronization
 
 /// A group of sockets a frame can be addressed to.
@@ -48,7 +50,8 @@ struct Rendered: Sendable {
     static func staffOnly(_ item: Outbound) -> Rendered { Rendered(visitor: nil, staff: item) }
 }
 
-/// One connected socket's handle for fan-out: a bounded queue drained by the socket's writer.
+/// One connected socket's handle for fan-out. Items are applied in order on the socket's event
+/// loop by its ``OutboundWriter``; sending never blocks and never waits for the peer.
 final class SocketConnection: Sendable {
     private static let counter = Atomic<Int>(0)
 
@@ -56,38 +59,102 @@ final class SocketConnection: Sendable {
     let id: Int
     /// Visitor or staff.
     let audience: Audience
-    private let continuation: AsyncStream<Outbound>.Continuation
-    private let overflowed = Atomic<Bool>(false)
+    private let eventLoop: any EventLoop
+    private let writer: NIOLoopBound<OutboundWriter>
 
-    /// Creates a connection and the stream its writer drains. The queue holds at most `limit`
-    /// items: a reader too slow to keep up is disconnected (close 1013) rather than allowed to
-    /// grow server memory; on reconnect it resumes from its last sequence number.
-    static func make(audience: Audience, limit: Int) -> (SocketConnection, AsyncStream<Outbound>) {
-        let (stream, continuation) = AsyncStream<Outbound>.makeStream(bufferingPolicy: .bufferingOldest(limit))
-        return (SocketConnection(audience: audience, continuation: continuation), stream)
-    }
-
-    private init(audience: Audience, continuation: AsyncStream<Outbound>.Continuation) {
+    /// Creates the connection of `channel`; call on the channel's event loop. A reader too slow
+    /// to take `limit` more frames once the socket's buffer is full is disconnected (close 1013)
+    /// rather than allowed to grow server memory; on reconnect it resumes from its last sequence number.
+    init(channel: any Channel, audience: Audience, limit: Int) {
         self.id = Self.counter.add(1, ordering: .relaxed).newValue
         self.audience = audience
-        self.continuation = continuation
+        self.eventLoop = channel.eventLoop
+        self.writer = NIOLoopBound(OutboundWriter(channel: channel, limit: limit), eventLoop: channel.eventLoop)
     }
 
-    /// Queues an item; if the queue is full the connection is marked overflowed and finished.
+    /// Queues an item for the socket. Items sent from one task arrive in the order sent.
     func send(_ item: Outbound) {
-        if case .dropped = continuation.yield(item) {
-            overflowed.store(true, ordering: .relaxed)
-            continuation.finish()
+        let writer = self.writer
+        eventLoop.execute { writer.value.apply(item) }
+    }
+}
+
+/// The socket's only writer, on its event loop. Holds live entries of a conversation while its
+/// catch-up is being read, then sends the catch-up (everything after the client's `afterSeq`, as
+/// asked) and only the held entries newer than it: a conversation's sequence numbers are assigned
+/// in commit order, so an entry not newer than the catch-up's last one was in it. Live entries not
+/// newer than what was last sent are dropped.
+final class OutboundWriter {
+    private let channel: any Channel
+    private let limit: Int
+    private var lastSent: [ConversationID: Int64] = [:]
+    private var held: [ConversationID: [(seq: Int64, text: String)]] = [:]
+    /// Frames written since the socket's buffer last had room.
+    private var writtenWhileFull = 0
+    private var closing = false
+
+    init(channel: any Channel, limit: Int) {
+        self.channel = channel
+        self.limit = limit
+    }
+
+    func apply(_ item: Outbound) {
+        guard !closing else { return }
+        switch item {
+        case .frame(let text):
+            write(text)
+        case .entry(let conversation, let seq, let text):
+            if held[conversation] != nil {
+                held[conversation]!.append((seq, text))
+            } else if seq > lastSent[conversation, default: 0] {
+                write(text)
+                lastSent[conversation] = seq
+            }
+        case .beginCatchUp(let conversation):
+            held[conversation] = held[conversation] ?? []
+        case .catchUp(let conversation, let afterSeq, let entries, let done):
+            var upTo = afterSeq
+            for entry in entries {
+                write(entry.text)
+                upTo = max(upTo, entry.seq)
+            }
+            for entry in held.removeValue(forKey: conversation) ?? [] where entry.seq > upTo {
+                write(entry.text)
+                upTo = entry.seq
+            }
+            lastSent[conversation] = max(upTo, lastSent[conversation, default: 0])
+            write(done)
+        case .close(let code, let reason):
+            close(code: code, reason: reason)
         }
+        channel.flush()
     }
 
-    /// Ends the outbound stream (the writer then closes the socket).
-    func finish() {
-        continuation.finish()
+    private func write(_ text: String) {
+        guard !closing else { return }
+        if channel.isWritable {
+            writtenWhileFull = 0
+        } else {
+            writtenWhileFull += 1
+            if writtenWhileFull > limit {
+                close(code: CloseCode.tryAgainLater, reason: "slow consumer")
+                return
+            }
+        }
+        channel.write(WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text)), promise: nil)
     }
 
-    /// Whether items were dropped because the client read too slowly.
-    var didOverflow: Bool { overflowed.load(ordering: .relaxed) }
+    /// Sends a close frame and stops writing; the connection ends when the peer answers or after
+    /// a grace period (the peer may still be sending).
+    private func close(code: UInt16, reason: String) {
+        closing = true
+        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
+        data.writeString(reason)
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
+        let channel = self.channel
+        channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
 }
 
 /// Fans frames out to the sockets connected to this node. It holds no state that must survive:

@@ -22,9 +22,10 @@ enum SocketEndpoint: Sendable {
     case staff(StaffIdentity)
 }
 
-/// Serves one WebSocket from `hello` to close: every inbound frame is decoded and validated by
+/// Serves every WebSocket from `hello` to close: every inbound frame is decoded and validated by
 /// ``FrameCodec``, checked against what the endpoint may send, and handed to the ``ChatService``;
-/// every outbound frame leaves through the socket's bounded queue, written by a single writer.
+/// every outbound frame leaves through the socket's ``SocketConnection``. The transport (frames,
+/// pings, close codes, backpressure) is ``SocketHandler``'s.
 struct SocketSession: Sendable {
     let chat: ChatService
     let visitorTokens: VisitorTokens
@@ -32,64 +33,37 @@ struct SocketSession: Sendable {
     let settings: RealtimeSettings
     let logger: Logger
 
-    /// Runs the socket until either side closes it. Rethrows the WebSocket layer's protocol
-    /// errors (invalid UTF-8, message too large) so that it closes with their codes (1007, 1009).
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, endpoint: SocketEndpoint) async throws {
-        let audience: Audience = if case .staff = endpoint { .staff } else { .visitor }
-        let (connection, queue) = SocketConnection.make(audience: audience, limit: settings.sendQueueLimit)
-        let state = ConnectionState()
-        let helloTimer = Task { [settings] in
-            try await Task.sleep(for: settings.helloTimeout)
-            if state.principal == nil {
-                connection.send(.close(code: CloseCode.helloTimeout, reason: "hello expected"))
-            }
-        }
-        // On graceful shutdown the WebSocket layer closes the socket (1000); clients reconnect,
-        // here or to another node, and resume from their last sequence number.
-        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.write(queue, to: outbound, connection: connection) }
-            defer {
-                helloTimer.cancel()
-                connection.finish()
-            }
-            do {
-                try await read(inbound, connection: connection, endpoint: endpoint, state: state)
-                return nil
-            } catch {
-                return error
-            }
-        }
-        await chat.hub.unsubscribe(connection)
-        if case .staff(let staff)? = state.principal { await chat.staffDisconnected(staff) }
-        if let failure { throw failure }
-    }
-
-    // MARK: Reading
-
-    private func read(_ inbound: WebSocketInboundStream, connection: SocketConnection, endpoint: SocketEndpoint, state: ConnectionState) async throws {
-        for try await message in inbound.messages(maxSize: Limits.maxFrameBytes) {
-            guard case .text(let text) = message else {
-                reply(.error(ConfidantError(.binaryNotSupported, "Send JSON text frames; binary frames are not supported.")), ref: nil, on: connection)
-                continue
-            }
+    /// Handles one inbound item of `socket`. Items of a socket are handled one at a time, in order.
+    func process(_ item: InboundItem, of socket: SocketState) async {
+        let connection = socket.connection
+        switch item {
+        case .binary:
+            reply(.error(ConfidantError(.binaryNotSupported, "Send JSON text frames; binary frames are not supported.")), ref: nil, on: connection)
+        case .text(let text):
             let envelope: ClientEnvelope
             do {
                 envelope = try FrameCodec.decodeClientFrame(text)
             } catch {
                 reply(.error(error.error), ref: error.ref, on: connection)
-                continue
+                return
             }
-            if let principal = state.principal {
+            if socket.isRefused { return }
+            if let principal = socket.principal {
                 await handle(envelope, from: principal, on: connection)
             } else if case .hello(let version, let token, let resume) = envelope.frame {
-                guard let principal = await hello(version: version, token: token, resume: resume, ref: envelope.ref, endpoint: endpoint, connection: connection)
-                else {
-                    return
+                if let principal = await hello(
+                    version: version, token: token, resume: resume, ref: envelope.ref, endpoint: socket.endpoint, connection: connection)
+                {
+                    socket.accept(principal)
+                } else {
+                    socket.refuse()
                 }
-                state.principal = principal
             } else {
                 reply(.error(ConfidantError(.helloRequired, "Send hello first.")), ref: envelope.ref, on: connection)
             }
+        case .closed:
+            await chat.hub.unsubscribe(connection)
+            if case .staff(let staff)? = socket.principal { await chat.staffDisconnected(staff) }
         }
     }
 
@@ -236,66 +210,5 @@ struct SocketSession: Sendable {
     private func refuse(_ error: ConfidantError, ref: String?, code: UInt16, on connection: SocketConnection) {
         reply(.error(error), ref: ref, on: connection)
         connection.send(.close(code: code, reason: error.code.rawValue))
-    }
-
-    // MARK: Writing
-
-    /// The socket's only writer. Holds live entries of a conversation while its catch-up is being
-    /// read, then sends the catch-up (everything after the client's `afterSeq`, as asked) and only
-    /// the held entries newer than it: a conversation's sequence numbers are assigned in commit
-    /// order, so an entry not newer than the catch-up's last one was in it. Live entries not newer
-    /// than what was last sent are dropped. Closes the socket when told to or when the queue
-    /// overflowed.
-    private static func write(_ queue: AsyncStream<Outbound>, to outbound: WebSocketOutboundWriter, connection: SocketConnection) async {
-        var lastSent: [ConversationID: Int64] = [:]
-        var held: [ConversationID: [(seq: Int64, text: String)]] = [:]
-        do {
-            for await item in queue {
-                switch item {
-                case .frame(let text):
-                    try await outbound.write(.text(text))
-                case .entry(let conversation, let seq, let text):
-                    if held[conversation] != nil {
-                        held[conversation]!.append((seq, text))
-                    } else if seq > lastSent[conversation, default: 0] {
-                        try await outbound.write(.text(text))
-                        lastSent[conversation] = seq
-                    }
-                case .beginCatchUp(let conversation):
-                    held[conversation] = held[conversation] ?? []
-                case .catchUp(let conversation, let afterSeq, let entries, let done):
-                    var upTo = afterSeq
-                    for entry in entries {
-                        try await outbound.write(.text(entry.text))
-                        upTo = max(upTo, entry.seq)
-                    }
-                    for entry in held.removeValue(forKey: conversation) ?? [] where entry.seq > upTo {
-                        try await outbound.write(.text(entry.text))
-                        upTo = entry.seq
-                    }
-                    lastSent[conversation] = max(upTo, lastSent[conversation, default: 0])
-                    try await outbound.write(.text(done))
-                case .close(let code, let reason):
-                    try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
-                    return
-                }
-            }
-            if connection.didOverflow {
-                try await outbound.close(.init(codeNumber: Int(CloseCode.tryAgainLater)), reason: "slow consumer")
-            }
-        } catch {
-            // The peer went away; the reader sees the end too.
-        }
-    }
-}
-
-/// What one socket has established so far. Read and written by its reader task only, and read
-/// by its hello timer.
-private final class ConnectionState: Sendable {
-    private let value = Mutex<Principal?>(nil)
-
-    var principal: Principal? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
     }
 }

@@ -140,7 +140,7 @@ def knee(runs):
         return f"{step['targetRate']:,.0f} msg/s: p99 {w['latency']['p99']:.0f} ms, lost {w['lost']}, errors {w['errors']}"
 
     rows.append(("first failing step", [failure(chosen[t][0]) for t in targets]))
-    table("Throughput knee (rate raised ×1.4 per step)", targets, rows)
+    table("Throughput knee (rate raised ×1.25 per 10-second step)", targets, rows)
 
 
 def burst(runs):

@@ -2,6 +2,7 @@ import ConfidantCore
 import Crypto
 import Foundation
 import Logging
+import Synchronization
 
 /// Sends a reply to the client whose frame caused an operation; called after the commit and
 /// before the fan-out, so a client sees its answer before the effects.
@@ -31,6 +32,10 @@ final class ChatService: Sendable {
     let settings: ChatSettings
     let logger: Logger
     let conversationLocks = KeyedLock<ConversationID>()
+    /// Each conversation's visitor (which never changes), so sending a message needs no read
+    /// before its transaction to find the sealing key.
+    private let visitorOfConversation = Mutex<[ConversationID: VisitorID]>([:])
+    private static let visitorCacheLimit = 50_000
 
     init(database: any Database, keys: KeyStore, hub: Hub, settings: ChatSettings, logger: Logger) {
         self.database = database
@@ -81,7 +86,7 @@ final class ChatService: Sendable {
         case .staff(let staff):
             try staff.require(.chat)
         }
-        let key = try await keys.dataKey(for: try await readAccessibleConversation(id, for: principal).visitorID)
+        let key = try await sealingKey(for: id, by: principal)
         try await conversationLocks.withLock(id) {
             let (ack, stored) = try await database.transaction { store -> (MessageAck, (MessagePayload, ConversationRecord)?) in
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
@@ -120,6 +125,19 @@ final class ChatService: Sendable {
                 await publish(.message(payload), of: conversation, except: origin)
             }
         }
+    }
+
+    /// The data key that seals a conversation's entries: its visitor's. A visitor's is their own
+    /// (the transaction then checks the conversation is theirs); staff look the visitor up once.
+    private func sealingKey(for id: ConversationID, by principal: Principal) async throws -> SymmetricKey {
+        if case .visitor(let visitor) = principal { return try await keys.dataKey(for: visitor.visitorID) }
+        if let visitor = visitorOfConversation.withLock({ $0[id] }) { return try await keys.dataKey(for: visitor) }
+        let visitor = try await readAccessibleConversation(id, for: principal).visitorID
+        visitorOfConversation.withLock { cache in
+            if cache.count >= Self.visitorCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[id] = visitor
+        }
+        return try await keys.dataKey(for: visitor)
     }
 
     /// Relays a typing indicator to the other side (not stored). Internal typing stays among staff.

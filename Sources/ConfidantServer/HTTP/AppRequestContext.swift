@@ -1,13 +1,11 @@
 import ConfidantCore
 public import Foundation
 public import Hummingbird
-public import HummingbirdWebSocket
 import NIOCore
 
-/// The request context of every HTTP route and WebSocket handshake.
-public struct AppRequestContext: RequestContext, WebSocketRequestContext {
+/// The request context of every HTTP route.
+public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
     /// The signed-in staff member, set by ``StaffSessionMiddleware`` when the session is valid.
     var staff: StaffIdentity?
     /// The session token presented, if any (for sign-out).
@@ -17,7 +15,6 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
         self.remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 

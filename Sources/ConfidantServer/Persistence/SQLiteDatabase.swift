@@ -11,8 +11,9 @@ import Synchronization
 /// The embedded store: one SQLite file in WAL mode with a single writer and a few readers.
 ///
 /// Durability: `synchronous=FULL` in WAL mode syncs the WAL at every commit, so a transaction that
-/// returned survives a killed process and a power loss. All writes are serialized through one
-/// connection behind a lock (SQLite allows one writer anyway, and its busy handler would spin).
+/// returned survives a killed process and a power loss. All writes go through one connection,
+/// one at a time, with commits shared by bursts of writes (``GroupCommit``): SQLite allows one
+/// writer anyway, its busy handler would spin, and a WAL sync per write would cap throughput.
 public final class SQLiteDatabase: Database {
     public let kind = DatabaseKind.sqlite
     /// The database file.
@@ -20,7 +21,7 @@ public final class SQLiteDatabase: Database {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
-    private let writeLock = KeyedLock<Int>()
+    private let writes = GroupCommit()
     private let threadPool: NIOThreadPool
 
     private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
@@ -65,15 +66,12 @@ public final class SQLiteDatabase: Database {
     }
 
     public func transaction<T: Sendable>(_ body: (Store) async throws -> T) async throws -> T {
-        try await writeLock.withLock(0) {
-            // IMMEDIATE takes the write lock now rather than at the first write.
-            try await Store(sql: writer.sql(queryLogLevel: nil), kind: .sqlite).inTransaction(begin: "BEGIN IMMEDIATE", body)
-        }
+        try await writes.transaction(on: Store(sql: writer.sql(queryLogLevel: nil), kind: .sqlite), body)
     }
 
     /// Moves the WAL's content into the main file and truncates the WAL.
     public func checkpoint() async throws {
-        try await writeLock.withLock(0) {
+        try await writes.exclusive(on: Store(sql: writer.sql(queryLogLevel: nil), kind: .sqlite)) {
             try await writer.sql().raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
         }
     }

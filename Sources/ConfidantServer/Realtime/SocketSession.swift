@@ -1,9 +1,6 @@
 import ConfidantCore
 import Foundation
-import HummingbirdWebSocket
 import Logging
-import NIOWebSocket
-import Synchronization
 
 /// Settings of the WebSocket endpoints.
 struct RealtimeSettings: Sendable {

@@ -61,6 +61,45 @@ struct StoreTests {
         }
     }
 
+    @Test(
+        "Among concurrent writes (one shared commit on SQLite), a failing one rolls back alone; the rest are durable when they return",
+        arguments: TestBackend.allCases)
+    func concurrentFailuresRollBackAlone(_ backend: TestBackend) async throws {
+        try await Self.withStore(backend) { runtime in
+            let database = runtime.database
+            let (_, visitor, conversation) = try await database.transaction { try await Self.seedConversation($0) }
+            struct Boom: Error {}
+            let outcomes = await withTaskGroup(of: (Int, Int64?).self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        do {
+                            let seq = try await database.transaction { store in
+                                let seq = try await store.nextSequence(conversation: conversation)
+                                try await store.insertMessage(
+                                    id: MessageID(), conversation: conversation, seq: seq, clientId: "c\(index)", authorKind: .visitor,
+                                    authorId: visitor.rawValue, visibility: .public, bodySealed: Data([1]), at: 1)
+                                if index % 3 == 0 { throw Boom() }
+                                return seq
+                            }
+                            // Committed by the time the transaction returns: another connection sees it.
+                            let stored = try await database.read {
+                                try await $0.message(conversation: conversation, authorKind: .visitor, authorId: visitor.rawValue, clientId: "c\(index)")
+                            }
+                            return (index, stored?.seq == seq ? seq : -1)
+                        } catch {
+                            return (index, nil)
+                        }
+                    }
+                }
+                return await group.reduce(into: [(Int, Int64?)]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0.1 == nil }.map(\.0).sorted() == Array(stride(from: 0, to: 60, by: 3)))
+            #expect(outcomes.compactMap(\.1).sorted() == Array(1...40))
+            #expect(try await database.read { try await $0.conversation(id: conversation)?.lastSeq } == 40)
+            #expect(try await database.read { try await $0.messages(conversation: conversation, after: 0, includeInternal: true, limit: 100) }.count == 40)
+        }
+    }
+
     @Test("A failed transaction leaves nothing behind; a client id is unique per author", arguments: TestBackend.allCases)
     func rollbackAndUniqueness(_ backend: TestBackend) async throws {
         try await Self.withStore(backend) { runtime in

@@ -21,16 +21,17 @@ ensure_packages() {
 run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # Starts a private PostgreSQL cluster on 127.0.0.1:$1 in a new temporary directory and sets
-# PG_DIR and PG_URL. Stop it with stop_private_postgres.
+# PG_DIR and PG_URL; with a second argument, pins it to that CPU. Stop it with stop_private_postgres.
 start_private_postgres() {
-    local port=$1
+    local port=$1 pin=()
+    if [ -n "${2:-}" ]; then pin=(taskset -c "$2"); fi
     PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     PG_DIR=$(mktemp -d /tmp/confidant-pg.XXXXXX)
     chmod 755 "$PG_DIR"
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR"; fi
     log "Starting PostgreSQL ($("$PG_BIN/postgres" --version)) on 127.0.0.1:$port"
     run_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U confidant --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    run_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+    run_pg "${pin[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$PG_DIR -c max_connections=300" start >/dev/null
     PG_URL="postgres://confidant@127.0.0.1:$port/postgres?sslmode=disable"
 }

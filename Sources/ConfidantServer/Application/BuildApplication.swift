@@ -56,7 +56,9 @@ public func buildApplication(
     // WebSocket endpoints.
     let sessions = SocketSession(
         chat: chat, visitorTokens: visitorTokens, origins: origins,
-        settings: RealtimeSettings(helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit), logger: logger
+        settings: RealtimeSettings(
+            helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit, pingInterval: configuration.pingInterval),
+        logger: logger
     )
     // The handshake decides the endpoint. Staff sockets need a valid session cookie and, when a
     // browser sends Origin, Confidant's own origin (cross-site WebSocket hijacking); visitors

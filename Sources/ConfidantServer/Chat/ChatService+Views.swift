@@ -25,14 +25,26 @@ extension ChatService {
         await hub.publish(rendered, to: topics(of: conversation, alsoTo: extraAgent), except: origin)
     }
 
-    /// Sends the current queue of a department to staff who can take from it, and every waiting
-    /// visitor of it their new position.
+    /// Announces that a department's queue changed. Announcements are coalesced: changes within
+    /// ``QueueAnnouncements/delay`` make one, so a burst of visitors does not send the whole
+    /// queue to every agent once per visitor (quadratic in the queue's length).
     func publishQueue(department: DepartmentID?) async {
+        guard queueAnnouncements.markChanged(department) else { return }
+        Task {
+            while let departments = await queueAnnouncements.nextBatch() {
+                for department in departments { await announceQueue(department: department) }
+            }
+        }
+    }
+
+    /// Sends the current queue of a department to staff who can take from it, and each waiting
+    /// visitor whose place, queue length or expected wait changed their new position.
+    private func announceQueue(department: DepartmentID?) async {
         do {
             let entries = try await database.read { try await queueEntries(department: department, in: $0) }
             let text = FrameCodec.encode(ServerEnvelope(.queue(departmentId: department, entries: entries)))
             await hub.publish(.staffOnly(.frame(text)), to: [.queue(department), .allQueues])
-            for entry in entries {
+            for entry in queueAnnouncements.changedPositions(entries, department: department) {
                 let position = FrameCodec.encode(
                     ServerEnvelope(
                         .queuePosition(

@@ -36,6 +36,8 @@ final class ChatService: Sendable {
     /// before its transaction to find the sealing key.
     private let visitorOfConversation = Mutex<[ConversationID: VisitorID]>([:])
     private static let visitorCacheLimit = 50_000
+    /// Queue changes waiting to be announced, coalesced.
+    let queueAnnouncements = QueueAnnouncements()
 
     init(database: any Database, keys: KeyStore, hub: Hub, settings: ChatSettings, logger: Logger) {
         self.database = database

@@ -37,8 +37,10 @@ public struct ConfidantConfiguration: Sendable {
     public var presenceTTL: Duration = .seconds(45)
     /// How long a new socket may take to send `hello`.
     public var helloTimeout: Duration = .seconds(10)
-    /// Outbound frames a socket may have queued before it is closed as too slow.
+    /// Frames that may still be queued for a socket whose buffers are full before it is closed as too slow.
     public var sendQueueLimit = 1024
+    /// How often the server pings each WebSocket; one silent for a whole interval is dropped.
+    public var pingInterval: Duration = .seconds(30)
     /// An HTTP connection idle this long is closed.
     public var httpIdleTimeout: Duration = .seconds(60)
     /// A new connection must deliver its first request head within this time.
@@ -70,6 +72,7 @@ public struct ConfidantConfiguration: Sendable {
         presenceTTL = .seconds(reader.int(forKey: "realtime.presenceTtlSeconds", default: 45))
         helloTimeout = .seconds(reader.int(forKey: "realtime.helloTimeoutSeconds", default: 10))
         sendQueueLimit = reader.int(forKey: "realtime.sendQueueLimit", default: sendQueueLimit)
+        pingInterval = .seconds(reader.int(forKey: "realtime.pingIntervalSeconds", default: 30))
         nodeID = reader.string(forKey: "node.id", default: nodeID)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
@@ -110,7 +113,7 @@ public struct ConfidantConfiguration: Sendable {
         for (name, value) in [
             ("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),
             ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval),
-            ("realtime.helloTimeoutSeconds", helloTimeout),
+            ("realtime.helloTimeoutSeconds", helloTimeout), ("realtime.pingIntervalSeconds", pingInterval),
             ("http.idleTimeoutSeconds", httpIdleTimeout), ("http.headerTimeoutSeconds", httpHeaderTimeout),
         ] where value <= .zero {
             throw ConfigurationError("\(name) must be positive.")

@@ -115,7 +115,9 @@ final class SocketState: Sendable {
 
 /// The WebSocket transport of one socket, on its event loop: reassembled text messages are
 /// checked for valid UTF-8 and queued for the session; pings are answered; close handshakes,
-/// protocol errors and server shutdown end the socket with their close codes.
+/// protocol errors and server shutdown end the socket with their close codes. The server pings
+/// every `pingInterval` and drops a peer that sent nothing, not even the pong, in a whole
+/// interval: a vanished client (no FIN) must not stay "online" or hold memory.
 final class SocketHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -123,6 +125,8 @@ final class SocketHandler: ChannelInboundHandler {
     private let endpoint: SocketEndpoint
     private let session: SocketSession
     private var socket: SocketState?
+    private var pinger: RepeatedTask?
+    private var heardSincePing = true
 
     init(endpoint: SocketEndpoint, session: SocketSession) {
         self.endpoint = endpoint
@@ -131,10 +135,24 @@ final class SocketHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         socket = SocketState(channel: context.channel, endpoint: endpoint, session: session)
+        let interval = TimeAmount.milliseconds(session.settings.pingInterval.milliseconds)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in handler.value.ping(channel) }
+    }
+
+    private func ping(_ channel: any Channel) {
+        guard heardSincePing else {
+            channel.close(promise: nil)
+            return
+        }
+        heardSincePing = false
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .ping, data: channel.allocator.buffer(capacity: 0)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        heardSincePing = true
         switch frame.opcode {
         case .text:
             guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else {
@@ -160,6 +178,8 @@ final class SocketHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        pinger?.cancel()
+        pinger = nil
         socket?.enqueue(.closed)
         socket = nil
         context.fireChannelInactive()

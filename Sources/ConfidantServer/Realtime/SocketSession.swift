@@ -6,8 +6,10 @@ import Logging
 struct RealtimeSettings: Sendable {
     /// How long a new socket may take to send `hello`.
     var helloTimeout: Duration
-    /// How many outbound items a socket may have queued before it is closed as too slow.
+    /// How many frames may still be queued for a socket whose buffers are full before it is closed as too slow.
     var sendQueueLimit: Int
+    /// How often the server pings each socket; a socket silent for a whole interval is dropped.
+    var pingInterval: Duration
 }
 
 /// Which endpoint a socket came in on, with what the handshake established.

@@ -157,6 +157,30 @@ struct BadInputTests {
         }
     }
 
+    @Test("A peer that stops answering pings is dropped; one that answers stays")
+    func deadPeersAreDropped() async throws {
+        try await TestServer.run(.sqlite, configure: { $0.pingInterval = .seconds(1) }) { server in
+            // A vanished device: the upgrade completes, then nothing comes back, not even a pong.
+            let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: server.port).get()
+            try await silent.writeAndFlush(
+                ByteBuffer(
+                    string: "GET /v1/ws/visitor HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+            // A live client answers pings (its WebSocket layer does).
+            let live = try await TestSocket.connect(port: server.port, path: "/v1/ws/visitor")
+            let started = ContinuousClock.now
+            let giveUp = silent.eventLoop.scheduleTask(in: .seconds(10)) { silent.close(promise: nil) }
+            try await silent.closeFuture.get()
+            giveUp.cancel()
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(900) && waited < .seconds(5), "closed after \(waited)")
+            try await Task.sleep(for: .seconds(2))
+            // Still open after more intervals: it answers (before hello, with hello_required).
+            live.send(.ping(t: 7), ref: "still-here")
+            #expect(try await live.next(type: "error").ref == "still-here")
+        }
+    }
+
     @Test("Staff sockets need a valid session and Confidant's own origin")
     func staffHandshake() async throws {
         try await TestServer.run(.sqlite) { server in

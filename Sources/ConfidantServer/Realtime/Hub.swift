@@ -77,6 +77,9 @@ final class SocketConnection: Sendable {
         let writer = self.writer
         eventLoop.execute { writer.value.apply(item) }
     }
+
+    /// Whether this side has sent its close frame; read on the socket's event loop only.
+    var sentClose: Bool { writer.value.isClosing }
 }
 
 /// The socket's only writer, on its event loop. Holds live entries of a conversation while its
@@ -91,7 +94,7 @@ final class OutboundWriter {
     private var held: [ConversationID: [(seq: Int64, text: String)]] = [:]
     /// Frames written since the socket's buffer last had room.
     private var writtenWhileFull = 0
-    private var closing = false
+    private(set) var isClosing = false
 
     init(channel: any Channel, limit: Int) {
         self.channel = channel
@@ -99,7 +102,7 @@ final class OutboundWriter {
     }
 
     func apply(_ item: Outbound) {
-        guard !closing else { return }
+        guard !isClosing else { return }
         switch item {
         case .frame(let text):
             write(text)
@@ -131,7 +134,7 @@ final class OutboundWriter {
     }
 
     private func write(_ text: String) {
-        guard !closing else { return }
+        guard !isClosing else { return }
         if channel.isWritable {
             writtenWhileFull = 0
         } else {
@@ -147,7 +150,7 @@ final class OutboundWriter {
     /// Sends a close frame and stops writing; the connection ends when the peer answers or after
     /// a grace period (the peer may still be sending).
     private func close(code: UInt16, reason: String) {
-        closing = true
+        isClosing = true
         var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
         data.writeString(reason)

@@ -165,7 +165,11 @@ final class SocketHandler: ChannelInboundHandler {
         case .ping:
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .connectionClose:
-            // The peer's answer to our close, or its own close: echo its code, then hang up.
+            // The peer's answer to our close: hang up. Its own close: echo its code, then hang up.
+            if socket?.connection.sentClose == true {
+                context.close(promise: nil)
+                return
+            }
             var data = frame.unmaskedData
             let code = data.readSlice(length: 2) ?? ByteBuffer()
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

@@ -109,6 +109,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LoadToolTests",
+            dependencies: [
+                .byName(name: "confidant-load"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ConfidantCoreTests",
             dependencies: [.byName(name: "ConfidantCore")],
             swiftSettings: swiftSettings

@@ -53,6 +53,7 @@ let package = Package(
         .executableTarget(
             name: "confidant-load",
             dependencies: [
+                .byName(name: "ConfidantCore"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +112,7 @@ let package = Package(
         .testTarget(
             name: "LoadToolTests",
             dependencies: [
+                .byName(name: "ConfidantCore"),
                 .byName(name: "confidant-load"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

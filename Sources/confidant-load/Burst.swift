@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfidantCore
 import Foundation
 import Histogram
 
@@ -48,8 +49,8 @@ struct Burst: AsyncParsableCommand {
         let start = monotonicNanos()
         let outcomes = try await concurrentMap(0..<visitors, width: visitors) { index -> (routed: Bool, position: Int?, nanos: UInt64)? in
             let opened = monotonicNanos()
-            guard let outcome = try? await confidant.openConversation(on: sockets[index]) else { return nil }
-            return (outcome.routed, outcome.queuePosition, monotonicNanos() - opened)
+            guard let conversation = try? await confidant.openConversation(on: sockets[index]) else { return nil }
+            return (conversation.state == .active, conversation.queuePosition, monotonicNanos() - opened)
         }
         let seconds = Double(monotonicNanos() - start) / 1e9
         var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
@@ -64,6 +65,6 @@ struct Burst: AsyncParsableCommand {
         note("  \(result.opensPerSecond) opens/s; routed \(result.routed), queued \(result.queued), failed \(result.failed)")
         note("  open latency \(result.latency.line); queue positions distinct: \(result.queuePositionsDistinct)")
         try options.report("burst", result)
-        _ = agentSockets
+        withExtendedLifetime(agentSockets) {}  // the agents stay online for the whole burst
     }
 }

@@ -1,3 +1,4 @@
+import ConfidantCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -68,12 +69,8 @@ final class ConfidantTarget: ChatTarget {
     private static let errorType = Array("error\"".utf8)
     private static let clientIDMarker = Array(#""clientId":"m"#.utf8)
 
-    func openIdleVisitor(_ index: Int, source: String?, sink: @escaping TextSink) async throws -> LoadSocket {
-        try await openVisitor(index, source: source, sink: sink).socket
-    }
-
     /// A visitor token from the site's origin, then the socket and `hello`.
-    private func openVisitor(_ index: Int, source: String?, sink: @escaping TextSink) async throws -> (socket: LoadSocket, welcome: String) {
+    func openIdleVisitor(_ index: Int, source: String?, sink: @escaping TextSink) async throws -> LoadSocket {
         let state = try state
         let session = try await state.http[index % state.http.count].send(
             .POST, "/v1/visitor/sessions", headers: [("Origin", siteOrigin)], json: #"{"siteKey":"\#(state.widgetKey)"}"#)
@@ -81,11 +78,9 @@ final class ConfidantTarget: ChatTarget {
             throw LoadError("Visitor session failed: \(session.status) \(session.body)")
         }
         let socket = try await LoadSocket.connect(host: host, port: port, path: "/v1/ws/visitor", headers: [("Origin", siteOrigin)], source: source, sink: sink)
-        let welcome = try await socket.request(#"{"type":"hello","protocol":1,"token":"\#(token)"}"#) {
-            $0.contains(#""type":"welcome""#) || $0.contains(#""type":"error""#)
-        }
-        guard welcome.contains(#""type":"welcome""#) else { throw LoadError("Visitor hello refused: \(welcome)") }
-        return (socket, welcome)
+        let welcome = try await Self.ask(.hello(protocolVersion: 1, token: token, resume: []), on: socket)
+        guard case .welcome = welcome else { throw LoadError("Visitor hello refused: \(welcome)") }
+        return socket
     }
 
     func connectAgent(_ index: Int, chats: Int, sink: @escaping TextSink) async throws -> (key: String, socket: LoadSocket) {
@@ -100,34 +95,41 @@ final class ConfidantTarget: ChatTarget {
         let (cookie, id) = try await signIn(email, agentPassword, over: http)
         let socket = try await LoadSocket.connect(
             host: host, port: port, path: "/v1/ws/agent", headers: [("Cookie", cookie), ("Origin", publicOrigin)], sink: sink)
-        _ = try await socket.request(#"{"type":"hello","protocol":1}"#) { $0.contains(#""type":"welcome""#) }
-        let ready = try await socket.request(#"{"type":"availability.set","ref":"ready","availability":"available"}"#) { $0.contains(#""ref":"ready""#) }
-        guard ready.contains(#""type":"ok""#) else { throw LoadError("Agent \(index) could not become available: \(ready)") }
+        guard case .welcome = try await Self.ask(.hello(protocolVersion: 1, token: nil, resume: []), on: socket),
+            case .ok = try await Self.ask(.setAvailability(.available), on: socket)
+        else { throw LoadError("Agent \(index) could not become available.") }
         return (id, socket)
     }
 
     func connectPair(_ index: Int, chatsPerAgent: Int, agents: [String: LoadSocket], sink: @escaping TextSink) async throws -> ChatPair {
-        let visitor = try await openVisitor(index, source: nil, sink: sink).socket
-        let opened = try await visitor.request(#"{"type":"conversation.open","ref":"open","name":"Visitor \#(index)","language":"en"}"#) {
-            $0.contains(#""ref":"open""#)
+        let visitor = try await openIdleVisitor(index, source: nil, sink: sink)
+        let conversation = try await openConversation(on: visitor, name: "Visitor \(index)")
+        guard let agentID = conversation.agent?.id, let agent = agents[agentID] else {
+            throw LoadError("The conversation was not routed to a load agent: \(conversation)")
         }
-        guard let conversation = try Self.json(opened)["conversation"] as? [String: Any], let id = conversation["id"] as? String,
-            let agentID = (conversation["agent"] as? [String: Any])?["id"] as? String, let agent = agents[agentID]
-        else { throw LoadError("The conversation was not routed to a load agent: \(opened)") }
-        let frame: @Sendable (Int, String) -> String = { number, body in
-            #"{"type":"message.send","conversationId":"\#(id)","clientId":"m\#(number)","body":"\#(body)"}"#
-        }
+        let frame: @Sendable (Int, String) -> String = { number, body in Self.messageFrame(conversation: conversation.id, number: number, body: body) }
         return ChatPair(visitor: visitor, agent: agent, toAgent: frame, toVisitor: frame)
     }
 
-    /// Asks for a conversation on a visitor's open socket (the burst scenario): whether it was
-    /// routed at once or queued, and its place in the queue.
-    func openConversation(on visitor: LoadSocket) async throws -> (routed: Bool, queuePosition: Int?) {
-        let opened = try await visitor.request(#"{"type":"conversation.open","ref":"open","language":"en"}"#) { $0.contains(#""ref":"open""#) }
-        guard let conversation = try Self.json(opened)["conversation"] as? [String: Any], let state = conversation["state"] as? String else {
-            throw LoadError("conversation.open failed: \(opened)")
-        }
-        return (state == "active", conversation["queuePosition"] as? Int)
+    /// `message.send` for message `number`, written by hand rather than by ``FrameCodec`` because
+    /// the generator builds tens of thousands a second (a test checks the codec reads it back).
+    /// `body` must need no JSON escaping.
+    static func messageFrame(conversation: ConversationID, number: Int, body: String) -> String {
+        #"{"type":"message.send","conversationId":"\#(conversation)","clientId":"m\#(number)","body":"\#(body)"}"#
+    }
+
+    /// Asks for a conversation on a visitor's open socket: routed at once (`active`) or queued.
+    func openConversation(on visitor: LoadSocket, name: String? = nil) async throws -> ConversationSummary {
+        let opened = try await Self.ask(.openConversation(departmentId: nil, name: name, email: nil, pageUrl: nil, language: "en"), on: visitor)
+        guard case .conversationOpened(let conversation) = opened else { throw LoadError("conversation.open failed: \(opened)") }
+        return conversation
+    }
+
+    /// Sends a setup frame and waits for the server's answer to it (matched by `ref`).
+    private static func ask(_ frame: ClientFrame, on socket: LoadSocket) async throws -> ServerFrame {
+        let ref = frame.type
+        let answer = try await socket.request(FrameCodec.encode(ClientEnvelope(ref: ref, frame))) { $0.contains(#""ref":"\#(ref)""#) }
+        return try FrameCodec.decodeServerFrame(answer).frame
     }
 
     /// Signs in; returns the session cookie and the account's id.

@@ -191,16 +191,9 @@ extension ByteBuffer {
 
     /// The decimal number at `offset` (from the reader index), if digits start there.
     func number(at offset: Int) -> Int? {
-        let view = readableBytesView
-        var index = view.startIndex + offset
-        var value = 0
-        var digits = 0
-        while index < view.endIndex, let digit = Optional(view[index]), digit >= 0x30, digit <= 0x39 {
-            value = value * 10 + Int(digit - 0x30)
-            digits += 1
-            index += 1
-        }
-        return digits > 0 ? value : nil
+        let digits = readableBytesView.dropFirst(offset).prefix { (0x30...0x39).contains($0) }
+        guard !digits.isEmpty else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
     }
 
     /// The number that follows the first occurrence of `marker`.

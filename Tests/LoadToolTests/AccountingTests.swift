@@ -1,3 +1,4 @@
+import ConfidantCore
 import NIOCore
 import Testing
 
@@ -16,6 +17,15 @@ struct AccountingTests {
         #expect(classify(#"{"type":"error","code":"invalid_frame","message":"no"}"#) == .error(#"{"type":"error","code":"invalid_frame","message":"no"}"#))
         #expect(classify(#"{"type":"typing","conversationId":"c","active":true}"#) == .other)
         #expect(classify(#"{"type":"message","conversationId":"c","clientId":"c-1","body":"from a person"}"#) == .other)
+    }
+
+    @Test("The hand-written message frame is one the server's codec reads")
+    func messageFrameDecodes() throws {
+        let conversation = ConversationID()
+        let text = ConfidantTarget.messageFrame(conversation: conversation, number: 42, body: "abcdefghij")
+        #expect(
+            try FrameCodec.decodeClientFrame(text).frame
+                == .sendMessage(conversationId: conversation, clientId: "m42", body: "abcdefghij", visibility: .public))
     }
 
     @Test("XMPP stanzas: the message id carries the number, with either quote; error stanzas count as errors")

@@ -125,6 +125,26 @@ struct BadInputTests {
             garbled.sendRaw(.custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: [0x7B, 0xC3, 0x28, 0x7D]))))
             #expect(try await garbled.closeCode() == 1007)
 
+            // Fragments are reassembled before the limit applies, and a message in fragments is served.
+            let (fragmented, _) = try await server.visitorSocket(visitor)
+            fragmented.sendRaw(.custom(WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(string: #"{"type":"ping","#))))
+            fragmented.sendRaw(.custom(WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: #""ref":"in-pieces"}"#))))
+            #expect(try await fragmented.next(type: "pong").ref == "in-pieces")
+            let half = ByteBuffer(string: String(repeating: "x", count: Limits.maxFrameBytes / 2 + 1))
+            fragmented.sendRaw(.custom(WebSocketFrame(fin: false, opcode: .text, data: half)))
+            fragmented.sendRaw(.custom(WebSocketFrame(fin: true, opcode: .continuation, data: half)))
+            #expect(try await fragmented.closeCode() == 1009)
+
+            let (splinters, _) = try await server.visitorSocket(visitor)
+            for index in 0...1024 {
+                splinters.sendRaw(.custom(WebSocketFrame(fin: false, opcode: index == 0 ? .text : .continuation, data: ByteBuffer(string: " "))))
+            }
+            #expect(try await splinters.closeCode() == 1009)
+
+            let (stray, _) = try await server.visitorSocket(visitor)
+            stray.sendRaw(.custom(WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: "{}"))))
+            #expect(try await stray.closeCode() == 1002)
+
             // Through all of that the server kept serving.
             #expect(try await server.request(.get, "/healthz").status == .ok)
         }

@@ -106,7 +106,7 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            resources: [.copy("Public")],
+            resources: [.copy("Public"), .copy("CommonPasswords")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -131,6 +131,8 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -16,7 +16,7 @@ final class ConfidantTarget: ChatTarget {
     let siteOrigin = "http://shop.load.test"
     private let publicOrigin: String
     private let agentPassword = "load-agent-password"
-    private let setup = Mutex<(ownerCookie: String, widgetKey: String, http: [HTTPConnection])?>(nil)
+    private let setup = Mutex<(owner: (cookie: String, csrf: String), widgetKey: String, http: [HTTPConnection])?>(nil)
 
     init(host: String, port: Int, ownerEmail: String, ownerPassword: String) {
         self.host = host
@@ -29,17 +29,18 @@ final class ConfidantTarget: ChatTarget {
     func prepare() async throws {
         var http: [HTTPConnection] = []
         for _ in 0..<4 { http.append(try await HTTPConnection.connect(host: host, port: port)) }
-        let ownerCookie = try await signIn(ownerEmail, ownerPassword, over: http[0]).cookie
+        let signedIn = try await signIn(ownerEmail, ownerPassword, over: http[0])
+        let owner = (cookie: signedIn.cookie, csrf: signedIn.csrf)
         let site = try await http[0].send(
-            .POST, "/v1/sites", headers: [("Cookie", ownerCookie), ("Origin", publicOrigin)],
+            .POST, "/v1/sites", headers: [("Cookie", owner.cookie), ("X-CSRF-Token", owner.csrf), ("Origin", publicOrigin)],
             json: #"{"name":"Load test","allowedOrigins":["\#(siteOrigin)"]}"#)
         guard site.status == 201, let widgetKey = try Self.json(site.body)["widgetKey"] as? String else {
             throw LoadError("Creating the site failed: \(site.status) \(site.body)")
         }
-        setup.withLock { $0 = (ownerCookie, widgetKey, http) }
+        setup.withLock { $0 = (owner, widgetKey, http) }
     }
 
-    private var state: (ownerCookie: String, widgetKey: String, http: [HTTPConnection]) {
+    private var state: (owner: (cookie: String, csrf: String), widgetKey: String, http: [HTTPConnection]) {
         get throws {
             guard let state = setup.withLock({ $0 }) else { throw LoadError("prepare() was not called.") }
             return state
@@ -88,11 +89,11 @@ final class ConfidantTarget: ChatTarget {
         let http = state.http[index % state.http.count]
         let email = "agent\(index)@load.test"
         let created = try await http.send(
-            .POST, "/v1/agents", headers: [("Cookie", state.ownerCookie), ("Origin", publicOrigin)],
+            .POST, "/v1/agents", headers: [("Cookie", state.owner.cookie), ("X-CSRF-Token", state.owner.csrf), ("Origin", publicOrigin)],
             json: #"{"email":"\#(email)","displayName":"Agent \#(index)","password":"\#(agentPassword)","role":"agent","maxConversations":\#(chats)}"#)
         // 409: the account is left from an earlier run on the same data.
         guard created.status == 201 || created.status == 409 else { throw LoadError("Creating \(email) failed: \(created.status) \(created.body)") }
-        let (cookie, id) = try await signIn(email, agentPassword, over: http)
+        let (cookie, id, _) = try await signIn(email, agentPassword, over: http)
         let socket = try await LoadSocket.connect(
             host: host, port: port, path: "/v1/ws/agent", headers: [("Cookie", cookie), ("Origin", publicOrigin)], sink: sink)
         guard case .welcome = try await Self.ask(.hello(protocolVersion: 1, token: nil, resume: []), on: socket),
@@ -132,14 +133,15 @@ final class ConfidantTarget: ChatTarget {
         return try FrameCodec.decodeServerFrame(answer).frame
     }
 
-    /// Signs in; returns the session cookie and the account's id.
-    private func signIn(_ email: String, _ password: String, over http: HTTPConnection) async throws -> (cookie: String, id: String) {
+    /// Signs in; returns the session cookie, the account's id and the session's CSRF token.
+    private func signIn(_ email: String, _ password: String, over http: HTTPConnection) async throws -> (cookie: String, id: String, csrf: String) {
         let response = try await http.send(
             .POST, "/v1/auth/login", headers: [("Origin", publicOrigin)], json: #"{"email":"\#(email)","password":"\#(password)"}"#)
         guard response.status == 200, let cookie = response.headers["Set-Cookie"].first?.split(separator: ";").first,
-            let id = (try Self.json(response.body)["agent"] as? [String: Any])?["id"] as? String
+            let body = try? Self.json(response.body), let id = (body["agent"] as? [String: Any])?["id"] as? String,
+            let csrf = body["csrfToken"] as? String
         else { throw LoadError("Signing in \(email) failed: \(response.status) \(response.body)") }
-        return (String(cookie), id)
+        return (String(cookie), id, csrf)
     }
 
     static func json(_ text: String) throws -> [String: Any] {

@@ -11,7 +11,7 @@ struct Confidant: AsyncParsableCommand {
         commandName: "confidant",
         abstract: "Confidant: self-hosted, security-first live chat for customer support.",
         version: ConfidantVersion.current,
-        subcommands: [Serve.self, Migrate.self, Admin.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, Admin.self, Access.self, Version.self]
     )
 }
 
@@ -158,6 +158,29 @@ struct Admin: AsyncParsableCommand {
             let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
             var generator = SystemRandomNumberGenerator()
             return String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+        }
+    }
+}
+
+struct Access: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Operator's access controls.", subcommands: [ResetIPAllowlist.self])
+
+    struct ResetIPAllowlist: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-ip-allowlist",
+            abstract: "Remove every staff network allowlist (break-glass when admins locked themselves out).",
+            discussion: "A running server picks the change up within seconds. The reset is recorded in the audit log."
+        )
+
+        @OptionGroup var storage: StorageOptions
+
+        func run() async throws {
+            let runtime = try await storage.open()
+            let removed = try await runtime.withServices { runtime in
+                try await runtime.prepare()
+                return try await runtime.resetIPAllowlist()
+            }
+            print(removed.isEmpty ? "No staff network allowlist was set." : "Removed the staff network allowlists: \(removed.joined(separator: ", ")).")
         }
     }
 }

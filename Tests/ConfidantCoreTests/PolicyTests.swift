@@ -22,26 +22,38 @@ struct PolicyTests {
         #expect(RoutingPolicy.choose(from: tied.reversed()) == RoutingPolicy.choose(from: tied), "deterministic whatever the order")
     }
 
-    @Test("The permission matrix: owners everything, admins all but owners, agents chat and read")
+    @Test("The permission matrix: owners everything, admins all but owners, supervisors watch, agents chat, auditors only read")
     func permissions() {
-        for permission in Permission.allCases { #expect(AccessPolicy.allows(.owner, permission)) }
-        #expect(!AccessPolicy.allows(.admin, .manageOwners))
-        #expect(AccessPolicy.allows(.admin, .manageStaff))
-        #expect(Set(Permission.allCases.filter { AccessPolicy.allows(.agent, $0) }) == [.chat, .readDirectory, .readCannedResponses, .handleOfflineMessages])
+        func granted(_ role: StaffRole) -> Set<Permission> { Set(Permission.allCases.filter { AccessPolicy.allows(role, $0) }) }
+        #expect(granted(.owner) == Set(Permission.allCases))
+        #expect(granted(.admin) == Set(Permission.allCases).subtracting([.manageOwners]))
+        #expect(granted(.supervisor) == [.chat, .monitor, .readDirectory, .readCannedResponses, .handleOfflineMessages, .readReports])
+        #expect(granted(.agent) == [.chat, .readDirectory, .readCannedResponses, .handleOfflineMessages])
+        #expect(granted(.auditor) == [.readAudit, .readReports])
     }
 
     @Test("Object-level access: own, own departments, general; admins all")
     func conversationAccess() {
         let me = AgentID(), sales = DepartmentID(), billing = DepartmentID()
         func agentCan(_ department: DepartmentID?, _ agent: AgentID?) -> Bool {
-            AccessPolicy.canAccess(role: .agent, agentID: me, departments: [sales], conversationDepartment: department, conversationAgent: agent)
+            AccessPolicy.canAccess(
+                permissions: AccessPolicy.permissions(of: .agent), agentID: me, departments: [sales], conversationDepartment: department,
+                conversationAgent: agent)
         }
         #expect(agentCan(sales, nil))
         #expect(agentCan(nil, AgentID()))
         #expect(!agentCan(billing, nil))
         #expect(!agentCan(billing, AgentID()))
         #expect(agentCan(billing, me))
-        #expect(AccessPolicy.canAccess(role: .admin, agentID: me, departments: [], conversationDepartment: billing, conversationAgent: nil))
+        #expect(
+            AccessPolicy.canAccess(
+                permissions: AccessPolicy.permissions(of: .admin), agentID: me, departments: [], conversationDepartment: billing, conversationAgent: nil))
+        #expect(
+            !AccessPolicy.canAccess(
+                permissions: AccessPolicy.permissions(of: .auditor), agentID: me, departments: [], conversationDepartment: nil, conversationAgent: nil))
+        #expect(
+            !AccessPolicy.canAccess(permissions: [.readDirectory], agentID: me, departments: [sales], conversationDepartment: sales, conversationAgent: me),
+            "a token without the chat scope reads no conversation")
     }
 
     @Test("Conversation states move queued → active → closed, and back to the queue on transfer")

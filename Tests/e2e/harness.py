@@ -37,7 +37,7 @@ class Server:
         self.directory = Path(tempfile.mkdtemp(prefix="confidant-e2e-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "CONFIDANT_AUTH_BCRYPT_COST": "10"}
+        self.env = dict(os.environ)
         self.owner_email = "owner@example.com"
         self.owner_password = "owner-password-" + uuid.uuid4().hex[:8]
         created = subprocess.run(

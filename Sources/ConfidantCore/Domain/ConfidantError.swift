@@ -13,16 +13,23 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case messageTooLong = "message_too_long"
     case emptyMessage = "empty_message"
     case consentRequired = "consent_required"
+    case weakPassword = "weak_password"
     // Identity and access
     case unauthenticated = "unauthenticated"
     case invalidCredentials = "invalid_credentials"
     case forbidden = "forbidden"
     case crossOrigin = "cross_origin"
+    case csrfTokenInvalid = "csrf_token_invalid"
+    case tooManyAttempts = "too_many_attempts"
+    case networkNotAllowed = "network_not_allowed"
+    case identityRequired = "identity_required"
+    case invalidIdentityToken = "invalid_identity_token"
     // Objects and state
     case notFound = "not_found"
     case conversationNotFound = "conversation_not_found"
     case invalidState = "invalid_state"
     case conflict = "conflict"
+    case selfLockout = "self_lockout"
     case clientIDReused = "client_id_reused"
     case alreadyRated = "already_rated"
     // Routing

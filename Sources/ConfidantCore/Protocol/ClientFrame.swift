@@ -45,6 +45,11 @@ public enum ClientFrame: Sendable, Equatable {
     case transfer(conversationId: ConversationID, toAgentId: AgentID?, toDepartmentId: DepartmentID?)
     /// Close a conversation.
     case close(conversationId: ConversationID)
+    /// Supervisor: follow a conversation of one's departments live, without the visitor being
+    /// told; answered by its entries so far and `sync.done`, then every new entry.
+    case watch(conversationId: ConversationID)
+    /// Supervisor: stop following a watched conversation.
+    case unwatch(conversationId: ConversationID)
     /// Visitor: rate a conversation 1–5 with an optional comment.
     case rate(conversationId: ConversationID, score: Int, comment: String?)
     /// Visitor: leave a message while no agent is online.
@@ -64,6 +69,8 @@ public enum ClientFrame: Sendable, Equatable {
         case .accept: "conversation.accept"
         case .transfer: "conversation.transfer"
         case .close: "conversation.close"
+        case .watch: "conversation.watch"
+        case .unwatch: "conversation.unwatch"
         case .rate: "conversation.rate"
         case .leaveOfflineMessage: "offline.leave"
         }
@@ -73,7 +80,7 @@ public enum ClientFrame: Sendable, Equatable {
     public var conversationId: ConversationID? {
         switch self {
         case .sendMessage(let id, _, _, _), .typing(let id, _, _), .read(let id, _), .sync(let id, _), .accept(let id),
-            .transfer(let id, _, _), .close(let id), .rate(let id, _, _):
+            .transfer(let id, _, _), .close(let id), .rate(let id, _, _), .watch(let id), .unwatch(let id):
             id
         case .hello, .ping, .openConversation, .setAvailability, .leaveOfflineMessage:
             nil
@@ -155,6 +162,10 @@ extension ClientEnvelope: Codable {
             )
         case "conversation.close":
             frame = .close(conversationId: try c.decode(ConversationID.self, forKey: .conversationId))
+        case "conversation.watch":
+            frame = .watch(conversationId: try c.decode(ConversationID.self, forKey: .conversationId))
+        case "conversation.unwatch":
+            frame = .unwatch(conversationId: try c.decode(ConversationID.self, forKey: .conversationId))
         case "conversation.rate":
             frame = .rate(
                 conversationId: try c.decode(ConversationID.self, forKey: .conversationId),
@@ -209,7 +220,7 @@ extension ClientEnvelope: Codable {
             try c.encode(afterSeq, forKey: .afterSeq)
         case .setAvailability(let availability):
             try c.encode(availability, forKey: .availability)
-        case .accept(let conversationId), .close(let conversationId):
+        case .accept(let conversationId), .close(let conversationId), .watch(let conversationId), .unwatch(let conversationId):
             try c.encode(conversationId, forKey: .conversationId)
         case .transfer(let conversationId, let toAgentId, let toDepartmentId):
             try c.encode(conversationId, forKey: .conversationId)

@@ -110,7 +110,7 @@ public enum FrameCodec {
                 email: try email.map { (e) throws(ConfidantError) in try TextRules.email(e) },
                 body: try TextRules.messageBody(body)
             )
-        case .ping, .typing, .setAvailability, .accept, .close:
+        case .ping, .typing, .setAvailability, .accept, .close, .watch, .unwatch:
             return frame
         }
     }

@@ -19,6 +19,24 @@ public struct Author: Codable, Sendable, Equatable {
 }
 
 /// A conversation as lists, `welcome` and REST responses show it.
+/// A visitor's identity as signed by the site's backend (see docs/security.md, "Verified visitors").
+public struct VerifiedVisitor: Codable, Sendable, Equatable {
+    /// The site's own user id.
+    public var userId: String
+    public var email: String?
+    public var name: String?
+    /// When the identity was last verified (Unix ms).
+    public var verifiedAt: Int64
+
+    /// Creates a verified identity.
+    public init(userId: String, email: String?, name: String?, verifiedAt: Int64) {
+        self.userId = userId
+        self.email = email
+        self.name = name
+        self.verifiedAt = verifiedAt
+    }
+}
+
 public struct ConversationSummary: Codable, Sendable, Equatable {
     public var id: ConversationID
     public var siteId: SiteID
@@ -47,6 +65,8 @@ public struct ConversationSummary: Codable, Sendable, Equatable {
     public var language: String?
     /// When the visitor agreed to the site's privacy policy (Unix ms), if the site asked.
     public var consentAt: Int64?
+    /// The identity the site's backend signed for this visitor (staff only); nil if unverified.
+    public var verifiedVisitor: VerifiedVisitor?
     /// How far the visitor has read (their read receipt), so a reconnecting client shows it.
     public var visitorReadSeq: Int64?
     /// How far any agent has read the conversation.

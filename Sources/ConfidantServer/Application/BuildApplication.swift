@@ -20,13 +20,17 @@ public func buildApplication(
         settings: ChatSettings(presenceTTL: configuration.presenceTTL, heartbeatInterval: configuration.heartbeatInterval, nodeID: configuration.nodeID),
         logger: logger
     )
+    let audit = AuditLog(database: database, logger: logger)
     let authenticator = try await StaffAuthenticator(
         database: database, hasher: PasswordHasher(cost: configuration.bcryptCost),
-        settings: SessionSettings(idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout), hub: hub
+        settings: SessionSettings(idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout), hub: hub,
+        audit: audit, policies: SecurityPolicyStore(database: database), vault: TwoFactorVault(masterKey: runtime.masterKey)
     )
     let origins = OriginPolicy(publicOrigin: configuration.publicOrigin, database: database)
     let cookie = SessionCookie(secure: configuration.isSecure)
     let visitorTokens = VisitorTokens(masterKey: runtime.masterKey, lifetime: configuration.visitorTokenLifetime)
+    let identities = VisitorIdentityTokens(masterKey: runtime.masterKey)
+    let addresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies.compactMap(NetworkRange.init))
 
     // HTTP routes. Middleware applies to the routes added after it.
     let router = Router(context: AppRequestContext.self)
@@ -35,44 +39,53 @@ public func buildApplication(
     }
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ClientAddressMiddleware(resolver: addresses))
+    router.add(middleware: ConsoleNetworkMiddleware(policies: authenticator.policies))
     // Static files answer only paths no route claims; `/console/` serves console/index.html.
     router.add(
         middleware: FileMiddleware(publicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true, logger: logger))
     try PageController(database: database, publicDirectory: publicDirectory).addRoutes(to: router)
     HealthController(database: database, keyStore: runtime.keys).addRoutes(to: router)
-    VisitorSessionController(database: database, keys: runtime.keys, tokens: visitorTokens, origins: origins).addRoutes(to: router)
+    VisitorSessionController(database: database, keys: runtime.keys, tokens: visitorTokens, identities: identities, origins: origins, audit: audit)
+        .addRoutes(to: router)
     router.add(middleware: StaffSessionMiddleware(authenticator: authenticator, cookie: cookie))
     router.add(middleware: SameOriginMiddleware(origins: origins))
     let auth = AuthController(authenticator: authenticator, cookie: cookie, database: database, sessionLifetime: configuration.sessionAbsoluteTimeout)
     auth.addPublicRoutes(to: router)
     let api = router.group("v1").add(middleware: RequireStaffMiddleware())
     auth.addRoutes(to: api)
-    DirectoryController(database: database).addRoutes(to: api)
+    DirectoryController(database: database, identities: identities).addRoutes(to: api)
     AgentController(database: database, authenticator: authenticator, chat: chat).addRoutes(to: api)
     ConversationController(chat: chat).addRoutes(to: api)
     CannedResponseController(database: database).addRoutes(to: api)
     OfflineMessageController(database: database, keys: runtime.keys).addRoutes(to: api)
+    SecurityPolicyController(authenticator: authenticator).addRoutes(to: api)
+    AuditController(database: database).addRoutes(to: api)
+    APITokenController(authenticator: authenticator).addRoutes(to: api)
+    ReportController(database: database).addRoutes(to: api)
 
     // WebSocket endpoints.
     let sessions = SocketSession(
         chat: chat, visitorTokens: visitorTokens, origins: origins,
         settings: RealtimeSettings(
             helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit, pingInterval: configuration.pingInterval),
-        logger: logger
+        audit: audit, logger: logger
     )
-    // The handshake decides the endpoint. Staff sockets need a valid session cookie and, when a
-    // browser sends Origin, Confidant's own origin (cross-site WebSocket hijacking); visitors
-    // authenticate in `hello`, and their Origin is checked against the site then.
-    let authorize: RealtimeChannel.Authorize = { head in
+    // The handshake decides the endpoint. Staff sockets need a complete session (every factor
+    // done), from an allowed network and, when a browser sends Origin, Confidant's own origin
+    // (cross-site WebSocket hijacking); visitors authenticate in `hello`, and their Origin is
+    // checked against the site then.
+    let authorize: RealtimeChannel.Authorize = { head, peer in
         let origin = head.headers.first(name: "origin")
         switch head.uri.split(separator: "?", maxSplits: 1).first {
         case "/v1/ws/visitor":
             return .visitor(origin: origin)
         case "/v1/ws/agent":
+            let address = addresses.resolve(peer: peer, forwardedFor: head.headers["x-forwarded-for"])
             guard origins.allowsStaff(origin: origin), let token = cookie.token(inCookieHeaders: head.headers["cookie"]),
-                let staff = try? await authenticator.identity(forToken: token)
+                let staff = try? await authenticator.identity(forToken: token, address: address), staff.stage == .complete
             else { return nil }
-            return .staff(staff)
+            return .staff(staff, address: address)
         default:
             return nil
         }
@@ -90,7 +103,7 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(runtime.services)
-    app.addServices(PresenceService(chat: chat))
+    app.addServices(PresenceService(chat: chat), AccessSweeper(authenticator: authenticator, interval: .seconds(60)))
     app.beforeServerStarts {
         let applied = try await runtime.prepare()
         if applied > 0 { logger.info("Applied database migrations", metadata: ["count": "\(applied)"]) }

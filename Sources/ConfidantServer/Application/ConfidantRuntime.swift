@@ -68,11 +68,32 @@ public struct ConfidantRuntime: Sendable {
     public func createOwner(email: String, displayName: String, password: String) async throws {
         let email = try TextRules.email(email)
         let name = try TextRules.singleLine(displayName, field: "display name")
-        try PasswordHasher.validate(password)
+        try PasswordPolicy.standard.validate(password, email: email, displayName: name)
         let hash = try await PasswordHasher(cost: configuration.bcryptCost).hash(password)
+        let id = AgentID()
         try await database.transaction { store in
             guard try await store.agent(email: email) == nil else { throw ConfidantError(.conflict, "A staff account with this e-mail exists.") }
-            try await store.insertAgent(id: AgentID(), email: email, displayName: name, passwordHash: hash, role: .owner, maxConversations: 5)
+            try await store.insertAgent(id: id, email: email, displayName: name, passwordHash: hash, role: .owner, maxConversations: 5)
+            try await store.appendAudit(
+                AuditEvent(actorKind: .cli, action: "agent.created", targetKind: "agent", targetId: id.rawValue, details: ["role": "owner"]))
+        }
+    }
+
+    /// The operator's break-glass: empties every staff network allowlist (a running server
+    /// applies it within seconds). Returns the lists that were removed, for the operator's record.
+    public func resetIPAllowlist() async throws -> [String] {
+        try await database.transaction { store in
+            var policy =
+                try await store.securitySetting(SecurityPolicyStore.key).flatMap { Store.decodeJSON(SecurityPolicy.self, from: $0) } ?? SecurityPolicy()
+            let removed =
+                policy.staffNetworks
+                + policy.roleNetworks.sorted { $0.key.rawValue < $1.key.rawValue }.flatMap { role, list in list.map { "\(role.rawValue): \($0)" } }
+            policy.staffNetworks = []
+            policy.roleNetworks = [:]
+            try await store.setSecuritySetting(SecurityPolicyStore.key, Store.json(policy))
+            try await store.appendAudit(
+                AuditEvent(actorKind: .cli, action: "security.ip_allowlist.reset", details: ["removed": removed.joined(separator: ", ")]))
+            return removed
         }
     }
 

@@ -3,24 +3,11 @@ import HummingbirdBcrypt
 import NIOPosix
 
 /// bcrypt hashing off the event loops (it is deliberately slow). Passwords longer than bcrypt's
-/// 72-byte input are refused instead of being silently truncated.
+/// 72-byte input never match instead of being silently truncated (``PasswordPolicy`` refuses
+/// to set them).
 struct PasswordHasher: Sendable {
-    /// The bcrypt cost (work factor); 12 by default.
+    /// The bcrypt cost (work factor); 12 at least.
     let cost: Int
-    /// Minimum password length in characters.
-    static let minimumLength = 12
-    /// bcrypt reads at most this many bytes.
-    static let maximumBytes = 72
-
-    /// Checks a new password against the length rules.
-    static func validate(_ password: String) throws(ConfidantError) {
-        guard password.count >= minimumLength else {
-            throw ConfidantError(.invalidRequest, "The password must be at least \(minimumLength) characters long.")
-        }
-        guard password.utf8.count <= maximumBytes else {
-            throw ConfidantError(.invalidRequest, "The password must be at most \(maximumBytes) bytes long (bcrypt's limit).")
-        }
-    }
 
     /// Hashes a password on the shared thread pool.
     func hash(_ password: String) async throws -> String {
@@ -30,7 +17,7 @@ struct PasswordHasher: Sendable {
 
     /// Verifies a password on the shared thread pool. Over-long input never matches.
     func verify(_ password: String, hash: String) async throws -> Bool {
-        guard password.utf8.count <= Self.maximumBytes else { return false }
+        guard password.utf8.count <= PasswordPolicy.maximumBytes else { return false }
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 }

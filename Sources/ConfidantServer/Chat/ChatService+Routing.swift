@@ -88,7 +88,7 @@ extension ChatService {
                 guard conversation.conversationState.isOpen else { throw ConfidantError(.invalidState, "The conversation is closed.") }
                 let mayTransfer =
                     conversation.agentID == staff.agentID || conversation.conversationState == .queued
-                    || AccessPolicy.allows(staff.role, .allDepartments)
+                    || staff.allows(.allDepartments)
                 guard mayTransfer else { throw ConfidantError(.forbidden, "Only the assigned agent can transfer this conversation.") }
                 var fromAgent: Author?
                 if let current = conversation.agentID, let record = try await store.agent(id: current) {
@@ -180,7 +180,8 @@ extension ChatService {
         else { throw unavailable }
         let departments = Set(try await store.departments(ofAgent: id))
         let allowed = AccessPolicy.canAccess(
-            role: target.staffRole, agentID: id, departments: departments, conversationDepartment: conversation.departmentID, conversationAgent: nil
+            permissions: AccessPolicy.permissions(of: target.staffRole), agentID: id, departments: departments,
+            conversationDepartment: conversation.departmentID, conversationAgent: nil
         )
         guard allowed, try await store.countActiveConversations(agent: id) < target.maxConversations else { throw unavailable }
         return target

@@ -8,9 +8,10 @@ import Logging
 extension ChatService {
     // MARK: Fan-out
 
-    /// The sockets that follow a conversation: its visitor's and its assigned agent's.
+    /// The sockets that follow a conversation: its visitor's, its assigned agent's and those of
+    /// supervisors watching it.
     func topics(of conversation: ConversationRecord, alsoTo extraAgent: AgentID? = nil) -> [Topic] {
-        var topics: [Topic] = [.visitor(conversation.visitorID)]
+        var topics: [Topic] = [.visitor(conversation.visitorID), .conversation(conversation.conversationID)]
         if let agent = conversation.agentID { topics.append(.agent(agent)) }
         if let extraAgent, extraAgent != conversation.agentID { topics.append(.agent(extraAgent)) }
         return topics
@@ -94,7 +95,7 @@ extension ChatService {
     /// The queues a staff member may take from, oldest first.
     func visibleQueue(for staff: StaffIdentity, in store: Store) async throws -> [QueueEntry] {
         var departments: [DepartmentID?] = [nil]
-        if AccessPolicy.allows(staff.role, .allDepartments) {
+        if staff.allows(.allDepartments) {
             departments += try await store.departments().map { DepartmentID(trusted: $0.id) }
         } else {
             departments += staff.departments.sorted { $0.rawValue < $1.rawValue }
@@ -129,6 +130,9 @@ extension ChatService {
             if let visitor = try await store.visitor(id: conversation.visitorID) {
                 summary.visitorName = try visitor.nameSealed.map { try FieldCipher.open($0, with: key, as: .visitorName(conversation.visitorID)) }
                 summary.visitorEmail = try visitor.emailSealed.map { try FieldCipher.open($0, with: key, as: .visitorEmail(conversation.visitorID)) }
+                summary.verifiedVisitor = try visitor.verifiedSealed.flatMap {
+                    Store.decodeJSON(VerifiedVisitor.self, from: try FieldCipher.open($0, with: key, as: .visitorIdentity(conversation.visitorID)))
+                }
             }
             summary.pageUrl = try conversation.pageUrlSealed.map { try FieldCipher.open($0, with: key, as: .pageURL(conversation.conversationID)) }
         }
@@ -238,8 +242,9 @@ extension ChatService {
 
     /// Topics a staff socket joins: its own, its session's, all staff, and its queues.
     func staffTopics(for staff: StaffIdentity) -> [Topic] {
-        var topics: [Topic] = [.agent(staff.agentID), .session(staff.sessionHash), .staff, .queue(nil)]
-        if AccessPolicy.allows(staff.role, .allDepartments) {
+        var topics: [Topic] = [.agent(staff.agentID), .staff, .queue(nil)]
+        if let session = staff.sessionHash { topics.append(.session(session)) }
+        if staff.allows(.allDepartments) {
             topics.append(.allQueues)
         } else {
             topics += staff.departments.map { .queue($0) }

@@ -55,7 +55,7 @@ final class ChatService: Sendable {
         case .visitor(let visitor):
             conversation.visitorId == visitor.visitorID.rawValue && conversation.siteId == visitor.siteID.rawValue
         case .staff(let staff):
-            AccessPolicy.allows(staff.role, .chat) && staff.canAccess(department: conversation.departmentID, agent: conversation.agentID)
+            staff.allows(.chat) && staff.canAccess(department: conversation.departmentID, agent: conversation.agentID)
         }
     }
 
@@ -174,7 +174,7 @@ final class ChatService: Sendable {
                 if case .staff(let staff) = principal {
                     try staff.require(.chat)
                     let mayClose =
-                        conversation.agentID == staff.agentID || conversation.conversationState == .queued || AccessPolicy.allows(staff.role, .allDepartments)
+                        conversation.agentID == staff.agentID || conversation.conversationState == .queued || staff.allows(.allDepartments)
                     guard mayClose else { throw ConfidantError(.forbidden, "Only the assigned agent can close this conversation.") }
                 }
                 guard conversation.conversationState.canMove(to: .closed) else { throw ConfidantError(.invalidState, "The conversation is already closed.") }

@@ -23,8 +23,10 @@ public struct ConfidantConfiguration: Sendable {
     public var masterKeyBase64: String?
     /// A file holding the master key as base64; default `<data-dir>/master.key`.
     public var masterKeyFile: String?
-    /// bcrypt cost for staff passwords.
+    /// bcrypt cost for staff passwords (12 at least).
     public var bcryptCost = 12
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` is believed; from any other peer it is ignored.
+    public var trustedProxies: [String] = []
     /// A staff session unused this long ends.
     public var sessionIdleTimeout: Duration = .seconds(8 * 3600)
     /// A staff session ends this long after sign-in.
@@ -60,6 +62,8 @@ public struct ConfidantConfiguration: Sendable {
         publicURL = reader.string(forKey: "http.publicUrl")
         httpIdleTimeout = .seconds(reader.int(forKey: "http.idleTimeoutSeconds", default: 60))
         httpHeaderTimeout = .seconds(reader.int(forKey: "http.headerTimeoutSeconds", default: 10))
+        trustedProxies = reader.string(forKey: "http.trustedProxies", default: "").split(separator: ",").map { String($0).trimmingWhitespace() }
+            .filter { !$0.isEmpty }
         dataDirectory = reader.string(forKey: "data.dir", default: dataDirectory)
         databaseURL = reader.string(forKey: "database.url", isSecret: true)
         masterKeyBase64 = reader.string(forKey: "keys.masterKey", isSecret: true)
@@ -107,7 +111,10 @@ public struct ConfidantConfiguration: Sendable {
     /// Checks ranges and formats.
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigurationError("http.port must be 0–65535.") }
-        guard (10...31).contains(bcryptCost) else { throw ConfigurationError("auth.bcryptCost must be 10–31 (12 or more in production).") }
+        guard (12...31).contains(bcryptCost) else { throw ConfigurationError("auth.bcryptCost must be 12–31.") }
+        for proxy in trustedProxies where NetworkRange(proxy) == nil {
+            throw ConfigurationError("http.trustedProxies: '\(proxy)' is not an IPv4 or IPv6 address or CIDR network.")
+        }
         guard sendQueueLimit >= 16 else { throw ConfigurationError("realtime.sendQueueLimit must be at least 16.") }
         guard presenceTTL > heartbeatInterval else { throw ConfigurationError("realtime.presenceTtlSeconds must exceed realtime.heartbeatSeconds.") }
         for (name, value) in [
@@ -154,6 +161,7 @@ public struct ConfidantConfiguration: Sendable {
             ("http.host", host), ("http.port", String(port)), ("http.publicUrl", effectivePublicURL), ("data.dir", dataDirectory),
             ("database", databaseURL.map(Self.redactPassword) ?? "sqlite (\(dataDirectory)/confidant.sqlite)"),
             ("keys.masterKey", masterKeyBase64 == nil ? "file \(masterKeyFile ?? dataDirectory + "/master.key")" : "<redacted> (environment)"),
+            ("http.trustedProxies", trustedProxies.isEmpty ? "none" : trustedProxies.joined(separator: ",")),
             ("node.id", nodeID), ("log.level", logLevel.rawValue),
         ]
     }

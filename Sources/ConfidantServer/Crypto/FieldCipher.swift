@@ -11,6 +11,8 @@ public enum SealContext: Sendable {
     case visitorName(VisitorID)
     /// A visitor's e-mail address.
     case visitorEmail(VisitorID)
+    /// A verified visitor's signed identity (JSON).
+    case visitorIdentity(VisitorID)
     /// The page a conversation started on.
     case pageURL(ConversationID)
     /// A rating's comment.
@@ -29,6 +31,7 @@ public enum SealContext: Sendable {
         case .messageBody(let id): label = "messages.body|\(id)"
         case .visitorName(let id): label = "visitors.name|\(id)"
         case .visitorEmail(let id): label = "visitors.email|\(id)"
+        case .visitorIdentity(let id): label = "visitors.verified|\(id)"
         case .pageURL(let id): label = "conversations.page_url|\(id)"
         case .ratingComment(let id): label = "conversations.rating_comment|\(id)"
         case .offlineName(let id): label = "offline_messages.name|\(id)"

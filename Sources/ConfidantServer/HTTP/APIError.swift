@@ -13,13 +13,14 @@ struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status {
         switch error.code {
         case .invalidJSON, .invalidFrame, .unknownFrameType, .binaryNotSupported, .unsupportedProtocol, .helloRequired, .invalidRequest,
-            .messageTooLong, .emptyMessage, .consentRequired:
+            .messageTooLong, .emptyMessage, .consentRequired, .weakPassword:
             .badRequest
         case .payloadTooLarge: .contentTooLarge
-        case .unauthenticated, .invalidCredentials: .unauthorized
-        case .forbidden, .crossOrigin: .forbidden
+        case .unauthenticated, .invalidCredentials, .invalidIdentityToken: .unauthorized
+        case .forbidden, .crossOrigin, .csrfTokenInvalid, .networkNotAllowed, .identityRequired: .forbidden
+        case .tooManyAttempts: .tooManyRequests
         case .notFound, .conversationNotFound: .notFound
-        case .invalidState, .conflict, .clientIDReused, .alreadyRated, .noAgentsOnline, .agentUnavailable, .limitReached: .conflict
+        case .invalidState, .conflict, .clientIDReused, .alreadyRated, .noAgentsOnline, .agentUnavailable, .limitReached, .selfLockout: .conflict
         case .internalError: .internalServerError
         case .unavailable: .serviceUnavailable
         }
@@ -34,7 +35,11 @@ struct APIError: HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: .init(code: error.code, message: error.message)))
+        // Sorted keys: the same error is the same bytes every time (sign-in failures must not
+        // differ by so much as key order).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(Body(error: .init(code: error.code, message: error.message)))
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -29,7 +29,7 @@ struct ConversationController {
             filter.createdTo = try request.query("to", Int64.init)
             filter.before = try request.query("before", Int64.init)
             filter.limit = try request.query("limit") { Int($0).flatMap { (1...Limits.maxPageSize).contains($0) ? $0 : nil } } ?? 50
-            if !AccessPolicy.allows(staff.role, .allDepartments) {
+            if !staff.allows(.allDepartments) {
                 filter.scope = (staff.agentID, Array(staff.departments))
             }
             let summaries = try await chat.database.read { store in

@@ -1,17 +1,33 @@
 import ConfidantCore
 import Hummingbird
 
-/// Sites and departments: `GET|POST /v1/sites`, `GET|PATCH|DELETE /v1/sites/{id}`, and the same
-/// under `/v1/departments`. Reading needs `readDirectory`; changing needs `manageSites` /
-/// `manageDepartments`.
+/// Sites and departments: `GET|POST /v1/sites`, `GET|PATCH|DELETE /v1/sites/{id}`,
+/// `POST /v1/sites/{id}/identity-secret` (rotate the secret that signs verified visitors; the new
+/// one is shown once, the old one keeps working for `graceHours`), and the same under
+/// `/v1/departments`. Reading needs `readDirectory`; changing needs `manageSites` /
+/// `manageDepartments`. Changes are audited.
 struct DirectoryController {
     let database: any Database
+    let identities: VisitorIdentityTokens
 
     private struct SiteInput: Decodable {
         let name: String?
         let allowedOrigins: [String]?
         /// The whole settings object; fields left out keep their defaults.
         let settings: SiteSettings?
+        /// Only visitors with a verified identity may chat.
+        let requireVerifiedIdentity: Bool?
+    }
+
+    private struct RotationInput: Decodable {
+        /// How long the previous secret stays valid (0–168 hours; default 24).
+        let graceHours: Int?
+    }
+
+    private struct RotatedSecret: ResponseEncodable {
+        /// The new secret, shown only now: store it in the site's backend configuration.
+        let secret: String
+        let site: SiteView
     }
 
     private struct DepartmentInput: Decodable {
@@ -44,7 +60,7 @@ struct DirectoryController {
             return SiteView(site)
         }
         router.patch("/sites/:id") { request, context in
-            _ = try context.requireStaff(.manageSites)
+            let staff = try context.requireStaff(.manageSites)
             let id = try context.id("id", as: SiteID.self)
             let input = try await request.decodeJSON(SiteInput.self, context: context)
             let name = try input.name.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "name") }
@@ -54,8 +70,38 @@ struct DirectoryController {
                 guard let site = try await store.site(id: id) else { throw ConfidantError(.notFound, "No such site.") }
                 _ = try await store.updateSite(
                     id: id, name: name ?? site.name, allowedOrigins: origins ?? site.origins, settings: settings ?? site.siteSettings)
+                if let required = input.requireVerifiedIdentity {
+                    guard !required || site.identitySecretSealed != nil else {
+                        throw ConfidantError(.invalidState, "Create the site's identity secret before requiring verified visitors.")
+                    }
+                    try await store.setRequireVerified(site: id, required)
+                }
+                try await store.appendAudit(
+                    AuditEvent(
+                        "site.updated", by: staff, address: context.remoteAddress, target: ("site", id.rawValue),
+                        details: input.requireVerifiedIdentity.map { ["requireVerifiedIdentity": String($0)] } ?? [:]))
                 return SiteView(try await store.site(id: id)!)
             }
+        }
+        router.post("/sites/:id/identity-secret") { request, context -> RotatedSecret in
+            let staff = try context.requireStaff(.manageSites)
+            let id = try context.id("id", as: SiteID.self)
+            let grace = try await request.decodeJSON(RotationInput.self, context: context).graceHours ?? 24
+            guard (0...168).contains(grace) else { throw ConfidantError(.invalidRequest, "graceHours must be 0 to 168.") }
+            let (secret, sealed) = try identities.newSecret(for: id)
+            let site = try await database.transaction { store in
+                guard let site = try await store.site(id: id) else { throw ConfidantError(.notFound, "No such site.") }
+                let keepPrevious = grace > 0 && site.identitySecretSealed != nil
+                try await store.setIdentitySecrets(
+                    site: id, current: sealed, previous: keepPrevious ? site.identitySecretSealed : nil,
+                    previousExpiresAt: keepPrevious ? nowMillis() + Int64(grace) * 3_600_000 : nil)
+                try await store.appendAudit(
+                    AuditEvent(
+                        "site.identity_secret.rotated", by: staff, address: context.remoteAddress, target: ("site", id.rawValue),
+                        details: ["graceHours": String(grace)]))
+                return try await store.site(id: id)!
+            }
+            return RotatedSecret(secret: secret, site: SiteView(site))
         }
         router.delete("/sites/:id") { _, context in
             _ = try context.requireStaff(.manageSites)

@@ -1,9 +1,38 @@
 import ConfidantCore
+import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Resolves the session cookie into a ``StaffIdentity`` on the context. It never rejects: routes
-/// that need staff sit behind ``RequireStaffMiddleware``.
+/// Sets ``AppRequestContext/remoteAddress`` to the client's address (see ``ClientAddressResolver``).
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let resolver: ClientAddressResolver
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.remoteAddress = resolver.resolve(peer: context.peerAddress, forwardedFor: request.headers[values: .init("X-Forwarded-For")!])
+        return try await next(request, context)
+    }
+}
+
+/// Refuses the console's pages and files to addresses outside the staff networks of the
+/// ``SecurityPolicy`` (the API and the agent socket check the member's role too, in
+/// ``StaffAuthenticator``).
+struct ConsoleNetworkMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let policies: SecurityPolicyStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path.hasPrefix("/console"), try await !policies.current().allowsAnyStaff(from: context.remoteAddress) {
+            throw StaffAuthenticator.networkRefused
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Resolves the session cookie, or an API token in `Authorization: Bearer`, into a
+/// ``StaffIdentity`` on the context. A cookie that no longer names a session is ignored (the
+/// routes that need staff refuse); an API token that does not check out is refused at once.
 struct StaffSessionMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: StaffAuthenticator
@@ -11,36 +40,57 @@ struct StaffSessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let token = cookie.token(in: request) {
+        if let authorization = request.headers[.authorization] {
+            guard authorization.hasPrefix("Bearer "),
+                let staff = try await authenticator.identity(forAPIToken: String(authorization.dropFirst(7)), address: context.remoteAddress)
+            else { throw ConfidantError(.unauthenticated, "The API token is unknown, expired or revoked.") }
+            context.staff = staff
+        } else if let token = cookie.token(in: request) {
             context.sessionToken = token
-            context.staff = try await authenticator.identity(forToken: token)
+            context.staff = try await authenticator.identity(forToken: token, address: context.remoteAddress)
         }
         return try await next(request, context)
     }
 }
 
-/// Deny by default: every route added after this middleware needs a signed-in staff member.
-/// (Which staff member may do what is checked by each route through ``AccessPolicy``.)
+/// Deny by default: every route added after this middleware needs a signed-in staff member,
+/// and a session still signing in (second factor, forced enrollment or password change) reaches
+/// only the routes of its stage. (Which staff member may do what is checked by each route
+/// through ``AccessPolicy``.)
 struct RequireStaffMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard context.staff != nil else { throw ConfidantError.unauthenticated }
+        guard let staff = context.staff else { throw ConfidantError.unauthenticated }
+        if staff.stage != .complete, !staff.stage.allowedPaths.contains(request.uri.path) {
+            throw ConfidantError(.forbidden, "Finish signing in first (\(staff.stage.rawValue.replacingOccurrences(of: "_", with: " "))).")
+        }
         return try await next(request, context)
     }
 }
 
-/// Refuses state-changing requests from other origins (CSRF): a browser always sends `Origin`
-/// on such requests, and `Sec-Fetch-Site` where supported. Non-browser clients send neither.
+/// Cross-site request forgery defence for state-changing requests (POST, PUT, PATCH, DELETE):
+/// the `Origin` must be Confidant's own (and `Sec-Fetch-Site` same-origin where sent), and a
+/// request that carries the session cookie must also carry the session's token in
+/// `X-CSRF-Token`, compared in constant time. Sign-in is exempt from the token (there is no
+/// session yet) but not from the origin check. Requests with an API token carry no cookie, so
+/// a browser cannot be tricked into sending them.
 struct SameOriginMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let origins: OriginPolicy
+    static let tokenHeader = HTTPField.Name("X-CSRF-Token")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if ![.get, .head, .options].contains(request.method) {
             let site = request.headers[.init("Sec-Fetch-Site")!]
             guard origins.allowsStaff(origin: request.headers[.origin]), site == nil || site == "same-origin" || site == "none" else {
                 throw ConfidantError(.crossOrigin, "Cross-origin requests may not change anything.")
+            }
+            if context.sessionToken != nil, request.uri.path != "/v1/auth/login",
+                case .session(_, _, _, let expected)? = context.staff?.credential,
+                !constantTimeEquals(request.headers[Self.tokenHeader] ?? "", expected)
+            {
+                throw ConfidantError(.csrfTokenInvalid, "The X-CSRF-Token header is missing or wrong; reload the page.")
             }
         }
         return try await next(request, context)

@@ -10,10 +10,19 @@ struct SiteView: ResponseEncodable {
     let widgetKey: String
     let allowedOrigins: [String]
     let settings: SiteSettings
+    /// Only visitors with an identity signed by the site's backend may chat.
+    let requireVerifiedIdentity: Bool
+    /// Whether an identity secret exists (the secret itself is shown only when rotated).
+    let hasIdentitySecret: Bool
+    /// Until when the secret before the last rotation is still accepted.
+    let previousSecretExpiresAt: Int64?
     let createdAt: Int64
     let updatedAt: Int64
 
     init(_ record: SiteRecord) {
+        requireVerifiedIdentity = record.requireVerified != 0
+        hasIdentitySecret = record.identitySecretSealed != nil
+        previousSecretExpiresAt = record.previousIdentitySecretSealed == nil ? nil : record.previousSecretExpiresAt
         id = SiteID(trusted: record.id)
         name = record.name
         widgetKey = record.widgetKey
@@ -48,6 +57,10 @@ struct AgentView: ResponseEncodable {
     let availability: Availability
     let active: Bool
     let createdAt: Int64
+    /// Whether two-factor authentication is on.
+    let twoFactorEnabled: Bool
+    /// Whether the next sign-in must choose a new password (after an admin reset).
+    let mustChangePassword: Bool
     /// In staff lists: whether a socket of theirs is connected (on any node).
     var online: Bool?
     /// In staff lists: their active conversations now.
@@ -63,6 +76,8 @@ struct AgentView: ResponseEncodable {
         availability = record.currentAvailability
         active = record.isActive
         createdAt = record.createdAt
+        twoFactorEnabled = record.hasTwoFactor
+        mustChangePassword = record.mustChangePassword != 0
     }
 }
 
@@ -118,7 +133,27 @@ struct ConversationResponse: ResponseEncodable {
 /// The answer to sign-in and `GET /v1/auth/me`.
 struct SessionResponse: ResponseEncodable {
     let agent: AgentView
-    let expiresAt: Int64?
+    /// How far the sign-in has come; only `complete` reaches the console.
+    let stage: SessionStage
+    /// Sent back in `X-CSRF-Token` on every state-changing request of this session.
+    let csrfToken: String
+    /// What the member may do (the console shows only what they can use).
+    let permissions: [Permission]
+    var expiresAt: Int64?
+    /// Recovery codes left unused (with 2FA on).
+    var recoveryCodesLeft: Int?
+}
+
+/// A staff session in the member's own list.
+struct SessionView: ResponseEncodable {
+    let id: String
+    let userAgent: String
+    let address: String
+    let createdAt: Int64
+    let lastSeenAt: Int64
+    let expiresAt: Int64
+    /// The session this request came with.
+    let current: Bool
 }
 
 /// The answer to `POST /v1/visitor/sessions`.
@@ -127,6 +162,8 @@ struct VisitorSessionResponse: ResponseEncodable {
     let visitorId: VisitorID
     let siteId: SiteID
     let expiresAt: Int64
+    /// Whether the visitor's identity was signed by the site's backend.
+    let verified: Bool
 }
 
 /// The answer to `/healthz` and `/readyz`.

@@ -4,7 +4,7 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget])
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -183,6 +183,101 @@ enum Schema {
             "ALTER TABLE conversations ADD COLUMN language TEXT",
             "ALTER TABLE conversations ADD COLUMN consent_at BIGINT",
             "ALTER TABLE conversations ADD COLUMN consent_policy_url TEXT",
+        ]
+    }
+
+    /// Who gets in (issue #5): sessions with stages and CSRF tokens, passwords that must be
+    /// changed, TOTP, recovery codes, sign-in throttling, the security policy, API tokens, the
+    /// audit log, and verified visitors. Existing sessions end (they lack the new columns' values).
+    static let access = Migration(version: 3, name: "access control") { kind in
+        let blob = kind.blobType
+        return [
+            "DELETE FROM sessions",
+            "ALTER TABLE sessions ADD COLUMN id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'complete'",
+            "ALTER TABLE sessions ADD COLUMN csrf_token TEXT NOT NULL DEFAULT ''",
+            "CREATE UNIQUE INDEX sessions_by_id ON sessions (id)",
+            "ALTER TABLE agents ADD COLUMN must_change_password BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE agents ADD COLUMN totp_secret_sealed \(blob)",
+            "ALTER TABLE agents ADD COLUMN totp_enabled_at BIGINT",
+            "ALTER TABLE agents ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE recovery_codes (
+                agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                code_hash TEXT NOT NULL,
+                used_at BIGINT,
+                PRIMARY KEY (agent_id, code_hash)
+            )
+            """,
+            """
+            CREATE TABLE auth_throttle (
+                key TEXT PRIMARY KEY,
+                failures BIGINT NOT NULL,
+                last_failure_at BIGINT NOT NULL,
+                blocked_until BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE sign_in_addresses (
+                agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                address TEXT NOT NULL,
+                last_success_at BIGINT NOT NULL,
+                PRIMARY KEY (agent_id, address)
+            )
+            """,
+            """
+            CREATE TABLE security_settings (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                scopes TEXT NOT NULL,
+                allowed_networks TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                last_used_at BIGINT,
+                revoked_at BIGINT
+            )
+            """,
+            "CREATE INDEX api_tokens_by_agent ON api_tokens (agent_id)",
+            """
+            CREATE TABLE audit_events (
+                id TEXT PRIMARY KEY,
+                at BIGINT NOT NULL,
+                actor_kind TEXT NOT NULL,
+                actor_id TEXT,
+                action TEXT NOT NULL,
+                target_kind TEXT,
+                target_id TEXT,
+                address TEXT,
+                outcome TEXT NOT NULL,
+                details TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_events_by_time ON audit_events (at)",
+            "ALTER TABLE sites ADD COLUMN identity_secret_sealed \(blob)",
+            "ALTER TABLE sites ADD COLUMN previous_identity_secret_sealed \(blob)",
+            "ALTER TABLE sites ADD COLUMN previous_secret_expires_at BIGINT",
+            "ALTER TABLE sites ADD COLUMN require_verified BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE visitors ADD COLUMN external_id_hash TEXT",
+            "ALTER TABLE visitors ADD COLUMN verified_sealed \(blob)",
+            "CREATE UNIQUE INDEX visitors_by_external_id ON visitors (site_id, external_id_hash)",
+            """
+            CREATE TABLE identity_nonces (
+                site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                nonce TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                PRIMARY KEY (site_id, nonce)
+            )
+            """,
+            "CREATE INDEX identity_nonces_by_expiry ON identity_nonces (expires_at)",
         ]
     }
 }

@@ -13,6 +13,13 @@ struct SiteRecord: Decodable, Sendable {
     let settings: String
     let createdAt: Int64
     let updatedAt: Int64
+    /// The secret the site's backend signs visitor identities with (sealed; see ``SiteSecrets``).
+    var identitySecretSealed: Data? = nil
+    /// The secret before the last rotation, still accepted until `previousSecretExpiresAt`.
+    var previousIdentitySecretSealed: Data? = nil
+    var previousSecretExpiresAt: Int64? = nil
+    /// 1 when only visitors with a verified identity may chat.
+    var requireVerified: Int = 0
 
     /// The allowed origins, stored as a JSON array.
     var origins: [String] { (try? JSONDecoder().decode([String].self, from: Data(allowedOrigins.utf8))) ?? [] }
@@ -42,8 +49,16 @@ struct AgentRecord: Decodable, Sendable {
     let lastAssignedAt: Int64
     let createdAt: Int64
     let updatedAt: Int64
+    /// 1 after an admin reset the password: the next sign-in must choose a new one.
+    var mustChangePassword: Int = 0
+    /// The TOTP secret (sealed), set at enrollment; 2FA is on once `totpEnabledAt` is set.
+    var totpSecretSealed: Data? = nil
+    var totpEnabledAt: Int64? = nil
+    /// The last TOTP time step accepted: a code of this step or an earlier one is a replay.
+    var totpLastStep: Int64 = 0
 
     var agentID: AgentID { AgentID(trusted: id) }
+    var hasTwoFactor: Bool { totpEnabledAt != nil }
     var staffRole: StaffRole { StaffRole(rawValue: role) ?? .agent }
     var isActive: Bool { active != 0 }
     var currentAvailability: Availability { Availability(rawValue: availability) ?? .away }
@@ -129,7 +144,7 @@ extension Store {
             """
             UPDATE agents SET email = \(bind: agent.email), display_name = \(bind: agent.displayName), password_hash = \(bind: agent.passwordHash),
                 role = \(bind: agent.role), max_conversations = \(bind: agent.maxConversations), active = \(bind: agent.active),
-                updated_at = \(bind: nowMillis())
+                must_change_password = \(bind: agent.mustChangePassword), updated_at = \(bind: nowMillis())
             WHERE id = \(bind: agent.id)
             """)
     }

@@ -12,6 +12,10 @@ struct VisitorRecord: Decodable, Sendable {
     let emailSealed: Data?
     let createdAt: Int64
     let lastSeenAt: Int64
+    /// For a verified visitor: a keyed hash of the site's user id (to find them again).
+    var externalIdHash: String? = nil
+    /// For a verified visitor: the verified attributes as JSON, sealed with their data key.
+    var verifiedSealed: Data? = nil
 }
 
 /// A row of `offline_messages`.

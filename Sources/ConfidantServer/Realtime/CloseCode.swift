@@ -15,6 +15,10 @@ enum CloseCode {
     static let tryAgainLater: UInt16 = 1013
     /// The visitor token is invalid, or the staff session ended.
     static let unauthenticated: UInt16 = 4401
+    /// The staff member's role, departments or duties changed: reconnect to get the new ones.
+    static let permissionsChanged: UInt16 = 4409
+    /// Staff access is not allowed from this network any more.
+    static let networkNotAllowed: UInt16 = 4404
     /// The page's Origin may not use this site's widget.
     static let forbiddenOrigin: UInt16 = 4403
     /// The protocol version in `hello` is not supported.

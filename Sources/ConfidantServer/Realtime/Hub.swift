@@ -17,6 +17,8 @@ enum Topic: Hashable, Sendable {
     case allQueues
     /// Every socket opened with one session (closed when the session ends).
     case session(String)
+    /// Supervisors watching one conversation live.
+    case conversation(ConversationID)
 }
 
 /// Whose eyes a socket serves; decides which rendering of a frame it gets.
@@ -182,6 +184,13 @@ actor Hub {
             subscribers[topic]?[connection.id] = nil
             if subscribers[topic]?.isEmpty == true { subscribers[topic] = nil }
         }
+    }
+
+    /// Removes a connection from one topic.
+    func unsubscribe(_ connection: SocketConnection, from topic: Topic) {
+        topicsOfConnection[connection.id]?.remove(topic)
+        subscribers[topic]?[connection.id] = nil
+        if subscribers[topic]?.isEmpty == true { subscribers[topic] = nil }
     }
 
     /// Sends `rendered` once to every connection in any of `topics`, except `excluded`.

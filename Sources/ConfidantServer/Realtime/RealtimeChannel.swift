@@ -14,8 +14,9 @@ import NIOWebSocket
 /// there (the socket needs no task while idle; see ``SocketState``). Refused upgrades get HTTP 400
 /// and no socket opens.
 struct RealtimeChannel: ServerChildChannel, HTTPChannelHandler {
-    /// Decides whether a WebSocket handshake may proceed and for which endpoint; nil refuses it.
-    typealias Authorize = @Sendable (HTTPRequestHead) async -> SocketEndpoint?
+    /// Decides whether a WebSocket handshake may proceed and for which endpoint, given the
+    /// request head and the TCP peer's address; nil refuses it.
+    typealias Authorize = @Sendable (HTTPRequestHead, String) async -> SocketEndpoint?
 
     enum Negotiated: Sendable {
         case webSocket
@@ -42,7 +43,8 @@ struct RealtimeChannel: ServerChildChannel, HTTPChannelHandler {
                 shouldUpgrade: { channel, head in
                     attempted.value = true
                     let promise = channel.eventLoop.makePromise(of: SocketEndpoint?.self)
-                    promise.completeWithTask { await authorize(head) }
+                    let peer = channel.remoteAddress?.ipAddress ?? "unknown"
+                    promise.completeWithTask { await authorize(head, peer) }
                     return promise.futureResult.map { authorized in
                         endpoint.value = authorized
                         return authorized == nil ? nil : HTTPHeaders()

@@ -17,8 +17,14 @@ enum SocketEndpoint: Sendable {
     /// `/v1/ws/visitor`; the visitor token arrives in `hello`. `origin` is the handshake's
     /// Origin header, checked against the site once the token names it.
     case visitor(origin: String?)
-    /// `/v1/ws/agent`; the session was checked at the handshake.
-    case staff(StaffIdentity)
+    /// `/v1/ws/agent`; the session was checked at the handshake, from the client's `address`.
+    case staff(StaffIdentity, address: String)
+
+    /// The staff client's address (for the audit log).
+    var staffAddress: String? {
+        if case .staff(_, let address) = self { return address }
+        return nil
+    }
 }
 
 /// Serves every WebSocket from `hello` to close: every inbound frame is decoded and validated by
@@ -30,6 +36,7 @@ struct SocketSession: Sendable {
     let visitorTokens: VisitorTokens
     let origins: OriginPolicy
     let settings: RealtimeSettings
+    let audit: AuditLog
     let logger: Logger
 
     /// Handles one inbound item of `socket`. Items of a socket are handled one at a time, in order.
@@ -48,7 +55,7 @@ struct SocketSession: Sendable {
             }
             if socket.isRefused { return }
             if let principal = socket.principal {
-                await handle(envelope, from: principal, on: connection)
+                await handle(envelope, from: principal, address: socket.endpoint.staffAddress, on: connection)
             } else if case .hello(let version, let token, let resume) = envelope.frame {
                 if let principal = await hello(
                     version: version, token: token, resume: resume, ref: envelope.ref, endpoint: socket.endpoint, connection: connection)
@@ -89,15 +96,23 @@ struct SocketSession: Sendable {
                         code: CloseCode.unauthenticated, on: connection)
                     return nil
                 }
-                guard try await origins.allowsVisitor(origin: origin, site: visitor.siteID) else {
+                guard let site = try await chat.database.read({ try await $0.site(id: visitor.siteID) }),
+                    origins.allowsVisitor(origin: origin, site: site)
+                else {
                     refuse(
                         ConfidantError(.crossOrigin, "This page's origin may not use this site's chat."), ref: ref, code: CloseCode.forbiddenOrigin,
                         on: connection)
                     return nil
                 }
+                if site.requireVerified != 0, try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) })?.externalIdHash == nil {
+                    refuse(
+                        ConfidantError(.identityRequired, "This site's chat is for signed-in customers only; sign in on the site first."), ref: ref,
+                        code: CloseCode.unauthenticated, on: connection)
+                    return nil
+                }
                 principal = .visitor(visitor)
                 topics = [.visitor(visitor.visitorID)]
-            case .staff(let staff):
+            case .staff(let staff, _):
                 principal = .staff(staff)
                 topics = chat.staffTopics(for: staff)
             }
@@ -151,7 +166,7 @@ struct SocketSession: Sendable {
 
     // MARK: Dispatch
 
-    private func handle(_ envelope: ClientEnvelope, from principal: Principal, on connection: SocketConnection) async {
+    private func handle(_ envelope: ClientEnvelope, from principal: Principal, address: String?, on connection: SocketConnection) async {
         let ref = envelope.ref
         let respond: Reply = { frame in reply(frame, ref: ref, on: connection) }
         do {
@@ -173,6 +188,16 @@ struct SocketSession: Sendable {
                 await catchUp(ResumePoint(conversationId: id, afterSeq: afterSeq), for: principal, ref: ref, on: connection)
             case (.close(let id), _):
                 try await chat.close(principal, conversation: id, reply: respond)
+            case (.watch(let id), .staff(let staff)):
+                try staff.require(.monitor)
+                _ = try await chat.readAccessibleConversation(id, for: principal)
+                connection.send(.beginCatchUp(id))
+                await chat.hub.subscribe(connection, to: [.conversation(id)])
+                await catchUp(ResumePoint(conversationId: id, afterSeq: 0), for: principal, ref: ref, on: connection)
+                await audit.record(AuditEvent("conversation.watched", by: staff, address: address, target: ("conversation", id.rawValue)))
+            case (.unwatch(let id), .staff):
+                await chat.hub.unsubscribe(connection, from: .conversation(id))
+                respond(.ok)
             case (.openConversation(let department, let name, let email, let pageURL, let language, let consent), .visitor(let visitor)):
                 try await chat.openConversation(
                     visitor, department: department, name: name, email: email, pageURL: pageURL, language: language, consent: consent, reply: respond)
@@ -188,7 +213,7 @@ struct SocketSession: Sendable {
                 try await chat.transfer(staff, conversation: id, toAgent: toAgent, toDepartment: toDepartment, reply: respond)
             case (.openConversation, .staff), (.rate, .staff), (.leaveOfflineMessage, .staff):
                 throw ConfidantError(.forbidden, "The \(envelope.frame.type) frame is for visitors.")
-            case (.setAvailability, .visitor), (.accept, .visitor), (.transfer, .visitor):
+            case (.setAvailability, .visitor), (.accept, .visitor), (.transfer, .visitor), (.watch, .visitor), (.unwatch, .visitor):
                 throw ConfidantError(.forbidden, "The \(envelope.frame.type) frame is for staff.")
             }
         } catch let error as ConfidantError {

@@ -11,7 +11,7 @@ struct CommandLineTests {
     func commands() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-cli-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = ["CONFIDANT_AUTH_BCRYPT_COST": "10", "CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
+        let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
 
         let version = try ServerProcess.command(["version"])
         #expect(version.status == 0)
@@ -71,7 +71,7 @@ struct CommandLineTests {
         let masterKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let server = try await ServerProcess.start(
             ["--data-dir", directory, "--database-url", url.string ?? fresh, "--log-level", "trace"],
-            environment: ["CONFIDANT_KEYS_MASTER_KEY": masterKey, "CONFIDANT_AUTH_BCRYPT_COST": "10"]
+            environment: ["CONFIDANT_KEYS_MASTER_KEY": masterKey]
         )
         _ = try await server.client(backend: backend).request(.get, "/readyz")
         server.stop()

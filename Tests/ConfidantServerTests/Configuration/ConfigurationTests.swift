@@ -52,6 +52,7 @@ struct ConfigurationTests {
             environment: [
                 "CONFIDANT_HTTP_HOST": "0.0.0.0", "CONFIDANT_HTTP_PORT": "9090", "CONFIDANT_HTTP_PUBLIC_URL": "https://chat.example.com",
                 "CONFIDANT_HTTP_IDLE_TIMEOUT_SECONDS": "30", "CONFIDANT_HTTP_HEADER_TIMEOUT_SECONDS": "5", "CONFIDANT_DATA_DIR": "/srv/confidant",
+                "CONFIDANT_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
                 "CONFIDANT_DATABASE_URL": "postgres://c@db/confidant", "CONFIDANT_KEYS_MASTER_KEY": "a2V5",
                 "CONFIDANT_KEYS_MASTER_KEY_FILE": "/run/secrets/confidant-key", "CONFIDANT_AUTH_BCRYPT_COST": "13",
                 "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "30", "CONFIDANT_AUTH_SESSION_ABSOLUTE_HOURS": "12",
@@ -64,6 +65,7 @@ struct ConfigurationTests {
         #expect(configuration.publicURL == "https://chat.example.com")
         #expect(configuration.httpIdleTimeout == .seconds(30))
         #expect(configuration.httpHeaderTimeout == .seconds(5))
+        #expect(configuration.trustedProxies == ["10.0.0.0/8", "::1"])
         #expect(configuration.dataDirectory == "/srv/confidant")
         #expect(configuration.databaseURL == "postgres://c@db/confidant")
         #expect(configuration.masterKeyBase64 == "a2V5")
@@ -95,7 +97,8 @@ struct ConfigurationTests {
         "Invalid values are refused with a message naming the setting",
         arguments: [
             ["CONFIDANT_HTTP_PORT": "70000"],
-            ["CONFIDANT_AUTH_BCRYPT_COST": "4"],
+            ["CONFIDANT_AUTH_BCRYPT_COST": "11"],
+            ["CONFIDANT_HTTP_TRUSTED_PROXIES": "10.0.0.0/33"],
             ["CONFIDANT_LOG_LEVEL": "loud"],
             ["CONFIDANT_DATABASE_URL": "mysql://localhost/db"],
             ["CONFIDANT_HTTP_PUBLIC_URL": "ftp://files.example"],

@@ -11,7 +11,7 @@ struct KillTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var arguments = ["--data-dir", directory]
         if let url = try await backend.freshDatabaseURL() { arguments += ["--database-url", url] }
-        let environment = ["CONFIDANT_AUTH_BCRYPT_COST": "10", "CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
+        let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
 
         let password = "kill-test-password"
         let created = try ServerProcess.command(

@@ -16,6 +16,10 @@ struct StaffLogin: Sendable {
     let password: String
     /// The `Cookie` header value carrying the session.
     let cookie: String
+    /// The session's CSRF token, sent in `X-CSRF-Token` on state-changing requests.
+    let csrfToken: String
+    /// How far the sign-in has come (`complete` unless 2FA or a password change is pending).
+    var stage: String = "complete"
 }
 
 /// A site created through the API.
@@ -57,14 +61,20 @@ struct TestServer: Sendable {
         return logger
     }()
 
-    /// A configuration for tests: a temporary data directory, the backend's database, a cheaper
-    /// bcrypt cost (10, the configured minimum) so that many sign-ins stay fast.
+    /// A configuration for tests: a temporary data directory, the backend's database, a free port,
+    /// and bcrypt cost 10. Configuration read from flags, environment or a file refuses less than
+    /// 12; only code that builds a configuration in-process (these tests) can go lower, so that
+    /// dozens of parallel tests do not queue for seconds behind each other's hashing in a debug
+    /// build. The CLI, durability and browser tests run the real binary at cost 12.
     static func configuration(for backend: TestBackend) async throws -> ConfidantConfiguration {
         var configuration = ConfidantConfiguration()
         configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-test-\(UUID().uuidString)").path
         configuration.databaseURL = try await backend.freshDatabaseURL()
-        configuration.bcryptCost = 10
         configuration.port = 0
+        configuration.bcryptCost = 10
+        // The test client connects before the test's first request, which may wait behind other
+        // tests' bcrypt work on the shared thread pool: the head deadline must not cut it off.
+        configuration.httpHeaderTimeout = .seconds(300)
         // The test WebSocket client sends `Origin: http://127.0.0.1`: staff pages live there.
         configuration.publicURL = "http://127.0.0.1"
         return configuration
@@ -98,7 +108,10 @@ struct TestServer: Sendable {
         headers: HTTPFields = [:]
     ) async throws -> HTTPReply {
         var headers = headers
-        if let login { headers[.cookie] = login.cookie }
+        if let login {
+            headers[.cookie] = login.cookie
+            if headers[.init("X-CSRF-Token")!] == nil { headers[.init("X-CSRF-Token")!] = login.csrfToken }
+        }
         var buffer: ByteBuffer?
         if let json {
             headers[.contentType] = "application/json"
@@ -139,16 +152,24 @@ struct TestServer: Sendable {
     }
 
     /// Signs in and returns the session cookie.
-    func login(email: String, password: String) async throws -> StaffLogin {
+    func login(email: String, password: String, headers: HTTPFields = [:]) async throws -> StaffLogin {
+        let response = try await request(.post, "/v1/auth/login", json: ["email": email, "password": password], headers: headers)
+        try #require(response.status == .ok, "login failed: \(String(buffer: response.body))")
+        return try session(from: response, email: email, password: password)
+    }
+
+    /// The session a sign-in step answered with (its cookie and CSRF token).
+    func session(from response: HTTPReply, email: String, password: String) throws -> StaffLogin {
         struct Body: Decodable {
             struct Agent: Decodable { let id: AgentID }
             let agent: Agent
+            let csrfToken: String
+            let stage: String
         }
-        let response = try await request(.post, "/v1/auth/login", json: ["email": email, "password": password])
-        try #require(response.status == .ok, "login failed: \(String(buffer: response.body))")
         let setCookie = try #require(response.headers[.setCookie])
         let cookie = String(setCookie.split(separator: ";")[0])
-        return StaffLogin(agentId: try decode(Body.self, from: response).agent.id, email: email, password: password, cookie: cookie)
+        let body = try decode(Body.self, from: response)
+        return StaffLogin(agentId: body.agent.id, email: email, password: password, cookie: cookie, csrfToken: body.csrfToken, stage: body.stage)
     }
 
     struct NewAgent: Encodable {

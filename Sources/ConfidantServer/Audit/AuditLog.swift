@@ -1,0 +1,110 @@
+import ConfidantCore
+import Foundation
+import Logging
+import SQLKit
+
+/// One audited action: who (actor), did what (action), to what (target), from where (address),
+/// when (UTC milliseconds), with what outcome. `details` holds non-secret context only: never a
+/// password, code, token, message body or card number.
+struct AuditEvent: Sendable, Codable, Equatable {
+    /// Who acted: a staff member, a visitor, the operator's CLI, an API token, or nobody known
+    /// (a failed sign-in names the address, not an account).
+    enum ActorKind: String, Sendable, Codable {
+        case staff
+        case visitor
+        case apiToken = "api_token"
+        case cli
+        case anonymous
+    }
+
+    /// Whether the action was carried out or refused.
+    enum Outcome: String, Sendable, Codable {
+        case success
+        case failure
+    }
+
+    var id: String = UUID().uuidString.lowercased()
+    var at: Int64 = nowMillis()
+    var actorKind: ActorKind
+    var actorId: String?
+    var action: String
+    var targetKind: String? = nil
+    var targetId: String? = nil
+    var address: String? = nil
+    var outcome: Outcome = .success
+    var details: [String: String] = [:]
+}
+
+extension AuditEvent {
+    /// An event done by a signed-in staff member (or their API token).
+    init(
+        _ action: String, by staff: StaffIdentity, address: String?, target: (kind: String, id: String)? = nil, outcome: Outcome = .success,
+        details: [String: String] = [:]
+    ) {
+        if case .apiToken(let token) = staff.credential {
+            self.init(actorKind: .apiToken, actorId: token, action: action)
+            self.details["agentId"] = staff.agentID.rawValue
+        } else {
+            self.init(actorKind: .staff, actorId: staff.agentID.rawValue, action: action)
+        }
+        self.targetKind = target?.kind
+        self.targetId = target?.id
+        self.address = address
+        self.outcome = outcome
+        self.details.merge(details) { $1 }
+    }
+}
+
+/// The audit log: the one place sensitive actions are recorded. Every path that changes who may
+/// do what, or tries to get in, appends here, inside the transaction of the change when there is
+/// one (so a change is never stored without its record). The table is append-only: no code path
+/// updates or deletes a row. (Issue #7 adds the hash chain that makes tampering evident.)
+struct AuditLog: Sendable {
+    let database: any Database
+    let logger: Logger
+
+    /// Records an event in its own transaction. A failure to record is logged, never swallowed
+    /// silently, and does not undo the action that already happened.
+    func record(_ event: AuditEvent) async {
+        do {
+            try await database.transaction { try await $0.appendAudit(event) }
+        } catch {
+            logger.error("Could not write an audit event", metadata: ["action": "\(event.action)", "error": "\(error)"])
+        }
+    }
+}
+
+/// A row of `audit_events`.
+struct AuditRecord: Decodable, Sendable {
+    let id: String
+    let at: Int64
+    let actorKind: String
+    let actorId: String?
+    let action: String
+    let targetKind: String?
+    let targetId: String?
+    let address: String?
+    let outcome: String
+    let details: String
+}
+
+extension Store {
+    /// Appends an event to the audit log (inside the caller's transaction).
+    func appendAudit(_ event: AuditEvent) async throws {
+        try await run(
+            """
+            INSERT INTO audit_events (id, at, actor_kind, actor_id, action, target_kind, target_id, address, outcome, details)
+            VALUES (\(bind: event.id), \(bind: event.at), \(bind: event.actorKind.rawValue), \(bind: event.actorId), \(bind: event.action),
+                    \(bind: event.targetKind), \(bind: event.targetId), \(bind: event.address), \(bind: event.outcome.rawValue), \(bind: Self.json(event.details)))
+            """)
+    }
+
+    /// Events newest first, before `before` (Unix ms) when given, optionally of one action.
+    func auditEvents(before: Int64?, action: String?, limit: Int) async throws -> [AuditRecord] {
+        var query = sql.select().column("*").from("audit_events")
+        if let before { query = query.where("at", .lessThan, before) }
+        if let action { query = query.where("action", .equal, action) }
+        return try await query.orderBy("at", .descending).orderBy("id", .descending).limit(limit)
+            .all(decoding: AuditRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+    }
+}

@@ -92,8 +92,9 @@ extension ChatService {
         }
     }
 
-    /// The queues a staff member may take from, oldest first.
+    /// The queues a staff member may take from, oldest first (none without `chat`).
     func visibleQueue(for staff: StaffIdentity, in store: Store) async throws -> [QueueEntry] {
+        guard staff.allows(.chat) else { return [] }
         var departments: [DepartmentID?] = [nil]
         if staff.allows(.allDepartments) {
             departments += try await store.departments().map { DepartmentID(trusted: $0.id) }
@@ -240,10 +241,13 @@ extension ChatService {
         }
     }
 
-    /// Topics a staff socket joins: its own, its session's, all staff, and its queues.
+    /// Topics a staff socket joins: its own, its session's, all staff, and the queues it may
+    /// take from (none without `chat`: an auditor sees no conversation).
     func staffTopics(for staff: StaffIdentity) -> [Topic] {
-        var topics: [Topic] = [.agent(staff.agentID), .staff, .queue(nil)]
+        var topics: [Topic] = [.agent(staff.agentID), .staff]
         if let session = staff.sessionHash { topics.append(.session(session)) }
+        if !staff.allows(.chat) { return topics }
+        topics.append(.queue(nil))
         if staff.allows(.allDepartments) {
             topics.append(.allQueues)
         } else {

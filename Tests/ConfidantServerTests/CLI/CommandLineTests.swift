@@ -43,6 +43,18 @@ struct CommandLineTests {
         let login = try await client.login(email: "boss@example.com", password: password)
         #expect(try await client.request(.get, "/v1/auth/me", as: login).status == .ok)
         #expect(!server.log.contains(password), "the password is never logged")
+
+        // Break-glass: the owner locks everyone out on purpose; the operator's command undoes it
+        // on the running server.
+        let lockout = PolicyInput(policy: .init(staffNetworks: ["192.0.2.0/24"]), confirmSelfLockout: true)
+        #expect(try await client.request(.put, "/v1/security/policy", json: lockout, as: login).status == .ok)
+        #expect(try await client.request(.get, "/v1/auth/me", as: login).status == .forbidden)
+        let reset = try ServerProcess.command(["access", "reset-ip-allowlist", "--data-dir", directory], environment: environment)
+        #expect(reset.status == 0)
+        #expect(reset.output.contains("Removed the staff network allowlists: 192.0.2.0/24."), "\(reset.output)")
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await client.request(.get, "/v1/auth/me", as: login).status == .ok)
+        #expect(try ServerProcess.command(["access", "reset-ip-allowlist", "--data-dir", directory], environment: environment).output.contains("No staff"))
     }
 
     @Test("serve with no configuration listens on 127.0.0.1:8080, keeps data in ./confidant-data and says what to do first")

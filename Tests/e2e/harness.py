@@ -81,14 +81,16 @@ class Server:
 
 
 class API:
-    """The REST API with one staff session (the cookie is kept in memory only)."""
+    """The REST API with one staff session (the cookie and its CSRF token are kept in memory only)."""
 
     def __init__(self, server: Server, email: str, password: str) -> None:
         self.server = server
         self.cookie = None
+        self.csrf = None
         status, body, headers = self.call("POST", "/v1/auth/login", {"email": email, "password": password})
         assert status == 200, body
         self.cookie = headers["Set-Cookie"].split(";")[0]
+        self.csrf = body["csrfToken"]
         self.agent = body["agent"]
 
     def call(self, method: str, path: str, body: dict | None = None):
@@ -98,6 +100,8 @@ class API:
             request.add_header("Content-Type", "application/json")
         if self.cookie:
             request.add_header("Cookie", self.cookie)
+        if self.csrf and method != "GET":
+            request.add_header("X-CSRF-Token", self.csrf)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 raw = response.read()
@@ -144,11 +148,12 @@ class HostPage:
         self.origin = f"http://{host}:{self.port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def embed(self, path: str, server: Server, site_key: str, title: str = "Shop") -> str:
+    def embed(self, path: str, server: Server, site_key: str, title: str = "Shop", identity_token: str | None = None) -> str:
+        identity = f" data-identity-token=\"{identity_token}\"" if identity_token else ""
         self.pages[path] = (
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" + title + "</title></head>"
             "<body><h1>" + title + "</h1><p>Welcome to the shop.</p>"
-            f"<script src=\"{server.url}/widget.js\" data-site=\"{site_key}\" async></script></body></html>"
+            f"<script src=\"{server.url}/widget.js\" data-site=\"{site_key}\"{identity} async></script></body></html>"
         )
         return self.origin + path
 

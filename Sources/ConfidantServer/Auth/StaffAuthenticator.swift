@@ -185,7 +185,11 @@ final class StaffAuthenticator: Sendable {
                 try await store.recordSignInAddress(agent: agent.agentID, address: address)
             }
         }
-        if let replacing { await closeSockets(of: [replacing]) }
+        if let replacing {
+            // The browser holds the new cookie already: its sockets reconnect with it (4409), they
+            // are not signed out (4401).
+            await hub.publish(.both(.close(code: CloseCode.permissionsChanged, reason: "session renewed")), to: [.session(replacing)])
+        }
         return IssuedSession(token: token, csrfToken: csrf, stage: stage, agent: agent, expiresAt: expiresAt)
     }
 

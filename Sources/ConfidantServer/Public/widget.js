@@ -1,5 +1,7 @@
 // Confidant widget loader. A site embeds it with one line:
 //   <script src="https://CONFIDANT-HOST/widget.js" data-site="SITE_KEY" async></script>
+// A site that signs in its customers adds `data-identity-token="…"` (made by its backend, see
+// docs/security.md, "Verified visitors"), or calls `Confidant.identify(token)` later.
 // It adds a chat button and an iframe served from Confidant's own origin, so the host page's
 // scripts never see the conversation. It sets styles through the CSSOM only (no inline style
 // markup), so it works on pages with a strict Content Security Policy.
@@ -11,6 +13,15 @@
   const origin = new URL(script.src).origin;
   if (!siteKey) return;
   window.__confidantWidget = true;
+  let identityToken = script.dataset.identityToken || null;
+  window.Confidant = Object.freeze({
+    /** Tells the chat who the signed-in customer is (a token signed by the site's backend). */
+    identify(token) {
+      if (typeof token !== 'string' || token.length > 4096) return;
+      identityToken = token;
+      if (state.ready) post({ type: 'confidant:identify', token });
+    },
+  });
 
   const dismissedKey = `confidant.invitation.dismissed.${siteKey}`;
   const state = { open: false, ready: false, position: 'right', color: '#2563eb', labels: { open: 'Open chat', close: 'Close chat', dismiss: 'Dismiss' }, bubble: null };
@@ -83,7 +94,7 @@
     button.style.background = state.color;
     root.style.display = 'block';
     layout();
-    post({ type: 'confidant:host', url: location.href });
+    post({ type: 'confidant:host', url: location.href, identityToken });
     scheduleInvitation(Array.isArray(message.proactive) ? message.proactive : []);
   }
 

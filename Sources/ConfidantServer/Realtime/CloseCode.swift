@@ -15,7 +15,8 @@ enum CloseCode {
     static let tryAgainLater: UInt16 = 1013
     /// The visitor token is invalid, or the staff session ended.
     static let unauthenticated: UInt16 = 4401
-    /// The staff member's role, departments or duties changed: reconnect to get the new ones.
+    /// The staff member's role or departments changed, or their session was renewed (a new id
+    /// after a password change or 2FA enrollment): reconnect, and get the new ones.
     static let permissionsChanged: UInt16 = 4409
     /// Staff access is not allowed from this network any more.
     static let networkNotAllowed: UInt16 = 4404

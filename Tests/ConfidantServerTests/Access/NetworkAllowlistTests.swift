@@ -29,7 +29,9 @@ struct NetworkAllowlistTests {
         }
     }
 
-    @Test("An allowlist shuts out other addresses from sign-in, the console, the API and the agent socket; a forged X-Forwarded-For changes nothing; the operator can reset it")
+    @Test(
+        "An allowlist shuts out other addresses from sign-in, the console, the API and the agent socket; a forged X-Forwarded-For changes nothing; the operator can reset it"
+    )
     func allowlist() async throws {
         try await TestServer.run(.sqlite) { server in
             let owner = try await server.owner()
@@ -60,8 +62,10 @@ struct NetworkAllowlistTests {
                 ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
                 Self.origin,
             ]
-            #expect(try await SourceBoundHTTP.send(from: "127.0.0.2", port: server.port, "GET", "/v1/ws/agent", headers: handshake + stolenCookie).status == 400)
-            #expect(try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "GET", "/v1/ws/agent", headers: handshake + stolenCookie).status == 101)
+            #expect(
+                try await SourceBoundHTTP.send(from: "127.0.0.2", port: server.port, "GET", "/v1/ws/agent", headers: handshake + stolenCookie).status == 400)
+            #expect(
+                try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "GET", "/v1/ws/agent", headers: handshake + stolenCookie).status == 101)
             let visitor = try await SourceBoundHTTP.send(
                 from: "127.0.0.2", port: server.port, "POST", "/v1/visitor/sessions", body: #"{"siteKey":"\#(site.widgetKey)"}"#)
             #expect(visitor.status == 201, "visitors are not staff: the allowlist does not apply to them")
@@ -69,8 +73,12 @@ struct NetworkAllowlistTests {
             // Per role: agents only from 127.0.0.2, everyone from loopback.
             let perRole = PolicyInput(policy: .init(staffNetworks: ["127.0.0.0/8"], roleNetworks: ["agent": ["127.0.0.2/32"]]))
             #expect(try await server.request(.put, "/v1/security/policy", json: perRole, as: owner).status == .ok)
-            #expect(try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "POST", "/v1/auth/login", headers: [Self.origin], body: login).status == 403)
-            #expect(try await SourceBoundHTTP.send(from: "127.0.0.2", port: server.port, "POST", "/v1/auth/login", headers: [Self.origin], body: login).status == 200)
+            #expect(
+                try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "POST", "/v1/auth/login", headers: [Self.origin], body: login).status
+                    == 403)
+            #expect(
+                try await SourceBoundHTTP.send(from: "127.0.0.2", port: server.port, "POST", "/v1/auth/login", headers: [Self.origin], body: login).status
+                    == 200)
             #expect(try await server.request(.get, "/v1/auth/me", as: owner).status == .ok, "owners are not limited to the agents' network")
 
             // Locked out on purpose, then the operator's break-glass.

@@ -86,7 +86,8 @@ struct PermissionMatrixTests {
                     // A conversation one may not see is "not found" (no existence oracle); anything else is 403.
                     let deniedProperly = response.status == .forbidden || (endpoint.path.contains("/conversations/") && response.status == .notFound)
                     if expected != allowed || (!expected && !deniedProperly) {
-                        mismatches.append("\(role) \(endpoint.method) \(endpoint.path): expected \(expected ? "allowed" : "denied"), got \(response.status.code)")
+                        mismatches.append(
+                            "\(role) \(endpoint.method) \(endpoint.path): expected \(expected ? "allowed" : "denied"), got \(response.status.code)")
                     }
                     checked += 1
                 }
@@ -116,7 +117,10 @@ struct PermissionMatrixTests {
                     let expected = frame.allowed.contains(role)
                     let code = answer.errorCode
                     let acceptable = expected ? code == nil : (code == frame.denial || code == .conversationNotFound || code == .forbidden)
-                    if !acceptable { mismatches.append("\(role) frame \(frame.name): expected \(expected ? "allowed" : "denied"), got \(answer.frame.type) \(code?.rawValue ?? "")") }
+                    if !acceptable {
+                        mismatches.append(
+                            "\(role) frame \(frame.name): expected \(expected ? "allowed" : "denied"), got \(answer.frame.type) \(code?.rawValue ?? "")")
+                    }
                     checked += 1
                 }
                 socket.close()
@@ -129,7 +133,8 @@ struct PermissionMatrixTests {
 
     @Test("docs/security.md prints the permission matrix exactly as enforced")
     func documentedMatrix() throws {
-        let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../docs/security.md"), encoding: .utf8)
+        let docs = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../docs/security.md"), encoding: .utf8)
         let header = "| Permission | " + StaffRole.allCases.map(\.rawValue).joined(separator: " | ") + " |"
         #expect(docs.contains(header), "the matrix header lists every role")
         for permission in Permission.allCases {

@@ -1,11 +1,13 @@
-// Admin pages (owners and admins): sites with their widget settings and embed snippet,
-// departments, staff accounts, canned responses. Every change goes through the REST API, which
-// enforces the same permissions.
+// Admin pages (owners and admins): sites with their widget settings, embed snippet and identity
+// secret, departments, staff accounts, canned responses, the security policy (required 2FA,
+// staff networks) and API tokens. Every change goes through the REST API, which enforces the
+// same permissions.
 import { el, replace } from '/shared/dom.js';
 import { api } from '/console/api.js';
 import { loadDirectory } from '/console/store.js';
 
-const TABS = [['sites', 'Sites'], ['departments', 'Departments'], ['agents', 'Staff'], ['canned', 'Canned responses']];
+const TABS = [['sites', 'Sites'], ['departments', 'Departments'], ['agents', 'Staff'], ['canned', 'Canned responses'], ['security', 'Security'], ['tokens', 'API tokens']];
+const ROLES = ['agent', 'supervisor', 'auditor', 'admin', 'owner'];
 
 /** One status line for the whole admin page: it survives the tab re-rendering after a change. */
 const lines = { error: el('p', { class: 'error', role: 'alert' }), notice: el('p', { class: 'notice', role: 'status' }) };
@@ -18,7 +20,7 @@ export function renderAdmin(main, store) {
     if (tab !== current) lines.error.textContent = lines.notice.textContent = '';
     current = tab;
     for (const button of tabs.children) button.setAttribute('aria-selected', String(button.dataset.tab === tab));
-    ({ sites: sitesTab, departments: departmentsTab, agents: agentsTab, canned: cannedTab })[tab](panel, store);
+    ({ sites: sitesTab, departments: departmentsTab, agents: agentsTab, canned: cannedTab, security: securityTab, tokens: tokensTab })[tab](panel, store);
   };
   for (const [id, label] of TABS) tabs.append(el('button', { type: 'button', role: 'tab', id: `tab-${id}`, dataset: { tab: id }, onclick: () => show(id), text: label }));
   replace(main, el('section', { class: 'page', 'aria-label': 'Admin' }, el('h2', { text: 'Admin' }), tabs, lines.error, lines.notice, panel));
@@ -83,6 +85,21 @@ function siteCard(site, store) {
     rules.append(row);
   };
   for (const rule of settings.proactive) addRule(rule);
+  const verified = el('input', { type: 'checkbox', id: id('verified'), checked: site.requireVerifiedIdentity });
+  const secretLine = el('p', { class: 'hint', text: site.hasIdentitySecret
+    ? `An identity secret is set${site.previousSecretExpiresAt ? `; the previous one works until ${new Date(site.previousSecretExpiresAt).toLocaleString()}` : ''}.`
+    : 'No identity secret yet: visitors cannot be verified.' });
+  const rotate = el('button', { class: 'secondary', type: 'button', id: id('rotate'), text: site.hasIdentitySecret ? 'Rotate identity secret' : 'Create identity secret', onclick: async () => {
+    lines.error.textContent = '';
+    try {
+      const rotated = await api('POST', `/v1/sites/${site.id}/identity-secret`, { graceHours: 24 });
+      const shown = el('code', { class: 'secret', id: id('secret'), text: rotated.secret });
+      replace(secretLine, 'New secret (shown only now; put it in your site\'s backend; the old one works for 24 hours): ', shown);
+      rotate.disabled = true;
+    } catch (failure) {
+      lines.error.textContent = failure.message;
+    }
+  } });
   const snippet = el('textarea', { class: 'input snippet', id: id('snippet'), rows: '2', readonly: true, 'aria-label': 'Embed snippet' });
   snippet.value = `<script src="${location.origin}/widget.js" data-site="${site.widgetKey}" async></script>`;
 
@@ -102,6 +119,7 @@ function siteCard(site, store) {
         proactive,
       },
     };
+    if (verified.checked !== site.requireVerifiedIdentity) body.requireVerifiedIdentity = verified.checked;
     attempt(() => api('PATCH', `/v1/sites/${site.id}`, body), 'Saved.');
   };
 
@@ -114,6 +132,9 @@ function siteCard(site, store) {
     el('div', { class: 'checks' }, el('label', { for: preChat.id }, preChat, 'Pre-chat form'), el('label', { for: askName.id }, askName, 'ask name'),
       el('label', { for: askEmail.id }, askEmail, 'ask e-mail'), el('label', { for: consent.id }, consent, 'Require consent')),
     field('Privacy policy link', policy),
+    el('div', { class: 'stack' }, el('strong', { text: 'Verified visitors' }),
+      el('div', { class: 'checks' }, el('label', { for: verified.id }, verified, 'Only visitors signed in on the site may chat')),
+      el('div', { class: 'inline' }, rotate, secretLine)),
     el('div', { class: 'stack' }, el('strong', { text: 'Proactive invitations' }), rules,
       el('button', { class: 'secondary', type: 'button', onclick: () => addRule(), text: 'Add invitation' })),
     el('div', { class: 'inline' }, el('button', { class: 'primary', type: 'submit', text: 'Save site' }),
@@ -151,7 +172,7 @@ function checkedValues(container) {
 }
 
 function roleSelect(id, current, store) {
-  const roles = store.me.role === 'owner' ? ['agent', 'admin', 'owner'] : ['agent', 'admin'];
+  const roles = store.permissions.has('manageOwners') ? ROLES : ROLES.filter((role) => role !== 'owner');
   return el('select', { id }, roles.map((role) => el('option', { value: role, text: role, selected: role === current })));
 }
 
@@ -175,14 +196,21 @@ function agentsTab(panel, store) {
     return el('tr', { dataset: { agent: agent.id } },
       el('td', {}, el('strong', { text: agent.displayName }), el('div', { class: 'hint', text: agent.email })),
       el('td', {}, agentRole), el('td', {}, agentLimit), el('td', {}, agentDepartments),
-      el('td', {}, el('span', { class: `pill ${agent.active ? 'online' : 'closed'}`, text: agent.active ? 'active' : 'deactivated' })),
+      el('td', {}, el('span', { class: `pill ${agent.active ? 'online' : 'closed'}`, text: agent.active ? 'active' : 'deactivated' }),
+        el('div', { class: 'hint', text: agent.twoFactorEnabled ? '2FA on' : '2FA off' })),
       el('td', {},
         el('button', { class: 'secondary', type: 'button', text: 'Save', onclick: () => attempt(() => api('PATCH', `/v1/agents/${agent.id}`, {
           role: agentRole.value, maxConversations: Number(agentLimit.value), departments: checkedValues(agentDepartments),
         }), 'Saved.') }), ' ',
         agent.active
           ? el('button', { class: 'danger', type: 'button', text: 'Deactivate', onclick: () => attempt(() => api('DELETE', `/v1/agents/${agent.id}`), 'Deactivated.') })
-          : el('button', { class: 'secondary', type: 'button', text: 'Reactivate', onclick: () => attempt(() => api('PATCH', `/v1/agents/${agent.id}`, { active: true }), 'Reactivated.') })));
+          : el('button', { class: 'secondary', type: 'button', text: 'Reactivate', onclick: () => attempt(() => api('PATCH', `/v1/agents/${agent.id}`, { active: true }), 'Reactivated.') }), ' ',
+        el('button', { class: 'secondary', type: 'button', text: 'Sign out everywhere', onclick: () => attempt(() => api('DELETE', `/v1/agents/${agent.id}/sessions`), `${agent.displayName} is signed out everywhere.`) }), ' ',
+        agent.twoFactorEnabled ? el('button', { class: 'secondary', type: 'button', text: 'Reset 2FA', onclick: () => { if (confirm(`Remove ${agent.displayName}'s two-factor authentication (a lost phone)?`)) attempt(() => api('DELETE', `/v1/agents/${agent.id}/2fa`), '2FA removed; they set it up again at next sign-in if required.'); } }) : null,
+        ' ', el('button', { class: 'secondary', type: 'button', text: 'Reset password', onclick: () => {
+          const password = prompt(`A temporary password for ${agent.displayName} (12+ characters). They must choose their own at next sign-in.`);
+          if (password) attempt(() => api('PATCH', `/v1/agents/${agent.id}`, { password }), 'Password reset; their sessions ended.');
+        } })));
   });
   replace(panel,
     el('form', { class: 'card stack', onsubmit: create }, el('h3', { text: 'New staff account' }),
@@ -217,4 +245,77 @@ async function cannedTab(panel, store) {
     el('button', { class: 'primary', type: 'submit', text: 'Create' })),
     el('div', { class: 'card' }, rows.length ? el('table', {}, el('thead', {}, el('tr', {}, ['Shortcut', 'Department', 'Text', ''].map((head) => el('th', { text: head })))), el('tbody', {}, rows))
       : el('p', { class: 'empty', text: 'No canned responses yet.' })));
+}
+
+// MARK: Security policy
+
+async function securityTab(panel, store) {
+  const { policy, yourAddress } = await api('GET', '/v1/security/policy');
+  const twoFactor = el('div', { class: 'checks', id: 'policy-2fa' }, ROLES.map((role) => {
+    const box = el('input', { type: 'checkbox', id: `policy-2fa-${role}`, value: role, checked: policy.requireTwoFactor.includes(role) });
+    return el('label', { for: box.id }, box, role);
+  }));
+  const networks = el('textarea', { class: 'input', id: 'policy-networks', rows: '3', placeholder: '203.0.113.0/24\n2001:db8::/32' });
+  networks.value = policy.staffNetworks.join('\n');
+  const perRole = ROLES.map((role) => {
+    const area = el('textarea', { class: 'input', id: `policy-networks-${role}`, rows: '2', dataset: { role } });
+    area.value = (policy.roleNetworks[role] ?? []).join('\n');
+    return field(`Only for ${role}s`, area);
+  });
+  const list = (text) => text.split(/[\s,]+/).filter(Boolean);
+  const save = async (confirmSelfLockout) => {
+    const roleNetworks = {};
+    for (const area of panel.querySelectorAll('textarea[data-role]')) if (list(area.value).length) roleNetworks[area.dataset.role] = list(area.value);
+    const body = { policy: { requireTwoFactor: checkedValues(twoFactor), staffNetworks: list(networks.value), roleNetworks }, confirmSelfLockout };
+    lines.error.textContent = lines.notice.textContent = '';
+    try {
+      await api('PUT', '/v1/security/policy', body);
+      lines.notice.textContent = 'Security policy saved.';
+    } catch (failure) {
+      if (failure.code === 'self_lockout' && confirm(`${failure.message}\n\nSave anyway? Only the server's operator can undo it (confidant access reset-ip-allowlist).`)) return save(true);
+      lines.error.textContent = failure.message;
+    }
+  };
+  replace(panel, el('form', { class: 'card stack', onsubmit: (event) => { event.preventDefault(); save(false); } },
+    el('h3', { text: 'Two-factor authentication' }),
+    el('p', { class: 'hint', text: 'Members of these roles must set up 2FA before they can use anything else.' }), twoFactor,
+    el('h3', { text: 'Staff networks' }),
+    el('p', { class: 'hint', text: `Addresses or CIDR networks (IPv4 or IPv6) staff may sign in and work from; empty allows any. Your address: ${yourAddress}.` }),
+    field('Every staff member', networks), el('div', { class: 'grid' }, perRole),
+    el('button', { class: 'primary', type: 'submit', text: 'Save policy' })));
+}
+
+// MARK: API tokens
+
+async function tokensTab(panel, store) {
+  const { items } = await api('GET', '/v1/api-tokens');
+  const name = el('input', { type: 'text', id: 'new-token-name', required: true, placeholder: 'CRM sync' });
+  const days = el('input', { type: 'number', id: 'new-token-days', min: '1', max: '365', value: '90' });
+  const networks = el('input', { type: 'text', id: 'new-token-networks', placeholder: 'optional: 203.0.113.0/24' });
+  const scopes = el('div', { class: 'checks', id: 'new-token-scopes' }, [...store.permissions].filter((permission) => permission !== 'manageAPITokens').map((permission) => {
+    const box = el('input', { type: 'checkbox', id: `scope-${permission}`, value: permission });
+    return el('label', { for: box.id }, box, permission);
+  }));
+  const shown = el('div', { class: 'notice', role: 'status' });
+  const rows = items.map((token) => el('tr', { class: token.revokedAt ? 'revoked' : '' },
+    el('td', { text: token.name }), el('td', { text: token.scopes.join(', ') }), el('td', { text: token.allowedNetworks.join(', ') || 'any' }),
+    el('td', { text: new Date(token.expiresAt).toLocaleDateString() }), el('td', { text: token.lastUsedAt ? new Date(token.lastUsedAt).toLocaleString() : 'never' }),
+    el('td', {}, token.revokedAt ? 'revoked' : el('button', { class: 'danger', type: 'button', text: 'Revoke', onclick: () => attempt(() => api('DELETE', `/v1/api-tokens/${token.id}`), 'Revoked.').then(() => tokensTab(panel, store)) }))));
+  replace(panel,
+    el('form', { class: 'card stack', onsubmit: async (event) => {
+      event.preventDefault();
+      lines.error.textContent = '';
+      try {
+        const created = await api('POST', '/v1/api-tokens', { name: name.value, scopes: checkedValues(scopes), expiresInDays: Number(days.value), allowedNetworks: networks.value.split(/[\s,]+/).filter(Boolean) });
+        await tokensTab(panel, store);
+        panel.prepend(el('div', { class: 'card notice', role: 'status' }, 'New token (shown only now; send it as "Authorization: Bearer …"): ', el('code', { class: 'secret', id: 'new-token-value', text: created.token })));
+      } catch (failure) {
+        lines.error.textContent = failure.message;
+      }
+    } }, el('h3', { text: 'New API token' }),
+    el('div', { class: 'grid' }, field('Name', name), field('Valid for days', days), field('Only from networks', networks)),
+    el('p', { class: 'hint', text: 'It acts as you, limited to these scopes:' }), scopes, shown,
+    el('button', { class: 'primary', type: 'submit', text: 'Create token' })),
+    el('div', { class: 'card' }, rows.length ? el('table', {}, el('thead', {}, el('tr', {}, ['Name', 'Scopes', 'Networks', 'Expires', 'Last used', ''].map((head) => el('th', { text: head })))), el('tbody', {}, rows))
+      : el('p', { class: 'empty', text: 'No API tokens.' })));
 }

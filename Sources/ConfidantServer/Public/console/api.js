@@ -1,4 +1,13 @@
-// The REST API, with the session cookie the browser keeps (HttpOnly: scripts never see it).
+// The REST API, with the session cookie the browser keeps (HttpOnly: scripts never see it) and
+// the session's CSRF token, held in memory only and sent on every state-changing request.
+
+let csrfToken = '';
+
+/** Remembers the CSRF token of the session the server just answered with. */
+export function useSession(session) {
+  csrfToken = session?.csrfToken ?? '';
+  return session;
+}
 
 /** An API error with its stable code. */
 export class APIError extends Error {
@@ -14,7 +23,10 @@ export async function api(method, path, body) {
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(method === 'GET' || !csrfToken ? {} : { 'X-CSRF-Token': csrfToken }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();

@@ -1,23 +1,42 @@
-// The agent console: sign-in, the shell (availability, navigation), the live socket, and the
-// pages. State is kept in memory only; the session lives in an HttpOnly cookie.
+// The agent console: sign-in (password, then the second factor or whatever the account must do
+// first), the shell (availability, navigation), the live socket, and the pages the member's
+// permissions open. State is kept in memory only; the session lives in an HttpOnly cookie.
 import { ChatSocket } from '/shared/chat-socket.js';
 import { el, replace } from '/shared/dom.js';
+import { renderAccount, renderEnrollment, renderPasswordChange, renderSecondFactor } from '/console/account.js';
 import { renderAdmin } from '/console/admin.js';
-import { api, APIError } from '/console/api.js';
+import { api, APIError, useSession } from '/console/api.js';
 import { renderHistory } from '/console/history.js';
 import { Inbox } from '/console/inbox.js';
-import { isManager, loadDirectory, notify, store } from '/console/store.js';
+import { renderAudit, renderReports } from '/console/oversight.js';
+import { can, isManager, loadDirectory, notify, store } from '/console/store.js';
 import { renderTeam } from '/console/team.js';
 
 const root = document.getElementById('app');
 
 async function boot() {
   try {
-    const session = await api('GET', '/v1/auth/me');
-    await enter(session.agent);
+    await proceed(useSession(await api('GET', '/v1/auth/me')));
   } catch (error) {
     if (error instanceof APIError && error.status === 401) showLogin();
+    else if (error instanceof APIError && error.code === 'network_not_allowed') showLogin(error.message);
     else replace(root, el('p', { class: 'loading', text: 'The console could not load. Reload the page.' }));
+  }
+}
+
+/** Takes a session to the console, through whatever its stage still requires. */
+async function proceed(session) {
+  const card = () => {
+    const container = el('div', { class: 'login' });
+    replace(root, el('div', { class: 'login-page' }, el('div', { class: 'brand' }, 'Confi', el('span', { text: 'dant' })), container));
+    return container;
+  };
+  const next = (updated) => proceed(updated);
+  switch (session.stage) {
+    case 'second_factor': return renderSecondFactor(card(), next);
+    case 'enroll_two_factor': return renderEnrollment(card(), { needsPassword: false, forced: true }, next);
+    case 'change_password': return renderPasswordChange(card(), { forced: true }, next);
+    default: return enter(session);
   }
 }
 
@@ -32,8 +51,7 @@ function showLogin(message = '') {
       event.preventDefault();
       submit.disabled = true;
       try {
-        const session = await api('POST', '/v1/auth/login', { email: email.value, password: password.value });
-        await enter(session.agent);
+        await proceed(useSession(await api('POST', '/v1/auth/login', { email: email.value, password: password.value })));
       } catch (failure) {
         error.textContent = failure.message;
         submit.disabled = false;
@@ -49,9 +67,11 @@ function showLogin(message = '') {
   email.focus();
 }
 
-async function enter(agent) {
-  store.me = agent;
-  await loadDirectory();
+async function enter(session) {
+  store.me = session.agent;
+  store.session = session;
+  store.permissions = new Set(session.permissions);
+  if (can('readDirectory')) await loadDirectory();
   const socket = new ChatSocket('/v1/ws/agent');
   store.socket = socket;
   const inbox = new Inbox(store);
@@ -78,7 +98,14 @@ async function enter(agent) {
     if (frame.type === 'queue') notify('queue');
   });
   socket.addEventListener('welcome', (event) => {
-    store.me.availability = event.detail.agent.availability;
+    const agent = event.detail.agent;
+    // After "permissions changed" (4409) the socket reconnects with the new role and
+    // departments: rebuild the console around them.
+    if (agent.role !== store.me.role || agent.departments.join() !== store.me.departments.join()) {
+      location.reload();
+      return;
+    }
+    store.me.availability = agent.availability;
     renderAvailability();
     inbox.welcome(event.detail);
   });
@@ -96,20 +123,24 @@ function buildShell(inbox) {
   shell.status = el('div', { class: 'status-line', role: 'status', hidden: true });
   shell.nav = el('nav', { class: 'nav', 'aria-label': 'Console' });
   shell.main = el('main', { class: 'main', id: 'main' });
-  const pages = [['inbox', 'Inbox'], ['history', 'History']];
+  const pages = [];
+  if (can('chat')) pages.push(['inbox', 'Inbox'], ['history', 'History']);
   if (isManager()) pages.push(['team', 'Team'], ['admin', 'Admin']);
+  if (can('readReports')) pages.push(['reports', 'Reports']);
+  if (can('readAudit')) pages.push(['audit', 'Audit log']);
+  pages.push(['account', 'Account']);
   for (const [id, label] of pages) {
     shell.nav.append(el('button', { type: 'button', dataset: { page: id }, onclick: () => show(id, inbox), text: label }));
   }
   replace(root,
     el('header', { class: 'topbar' },
       el('div', { class: 'brand' }, 'Confi', el('span', { text: 'dant' })),
-      shell.nav, el('div', { class: 'spacer' }), shell.availability,
+      shell.nav, el('div', { class: 'spacer' }), can('chat') ? shell.availability : null,
       el('span', { class: 'me', text: `${store.me.displayName} · ${store.me.role}` }),
       el('button', { class: 'secondary', type: 'button', onclick: signOut, text: 'Sign out' })),
     shell.status, shell.main);
   renderAvailability();
-  show('inbox', inbox);
+  show(pages[0][0], inbox);
   document.addEventListener('keydown', (event) => inbox.shortcut(event));
 }
 
@@ -123,6 +154,9 @@ function show(page, inbox) {
     if (page === 'history') renderHistory(shell.main, store);
     if (page === 'team') renderTeam(shell.main, store, inbox);
     if (page === 'admin') renderAdmin(shell.main, store);
+    if (page === 'reports') renderReports(shell.main, store);
+    if (page === 'audit') renderAudit(shell.main, store);
+    if (page === 'account') renderAccount(shell.main, store, store.session);
   }
 }
 

@@ -1,10 +1,35 @@
 // History: every conversation the agent may see, filtered, with a read-only transcript.
+// Supervisors may watch an active one live (the visitor is not told) and whisper notes to
+// its agent.
 import { el, replace } from '/shared/dom.js';
 import { api, query } from '/console/api.js';
-import { messageRow, systemText, visitorName } from '/console/render.js';
-import { nameOf } from '/console/store.js';
+import { messageRow, systemText, verifiedBadge, visitorName } from '/console/render.js';
+import { can, nameOf } from '/console/store.js';
+
+/** The conversation being watched live, if any (one at a time, across visits to the page). */
+let watching = null;
+const listening = new WeakSet();
+
+function onFrame(event) {
+  const frame = event.detail;
+  if (!watching || frame.conversationId !== watching.id || frame.type !== 'message' || watching.seen.has(frame.seq)) return;
+  watching.seen.add(frame.seq);
+  watching.messages.append(messageRow(frame, null));
+  watching.messages.scrollTop = watching.messages.scrollHeight;
+}
+
+function stopWatching(store) {
+  if (!watching) return;
+  store.socket?.send({ type: 'conversation.unwatch', conversationId: watching.id });
+  watching = null;
+}
 
 export function renderHistory(main, store) {
+  stopWatching(store);
+  if (store.socket && !listening.has(store.socket)) {
+    store.socket.addEventListener('frame', onFrame);
+    listening.add(store.socket);
+  }
   const state = el('select', { id: 'filter-state' }, [['', 'Any state'], ['queued', 'Queued'], ['active', 'Active'], ['closed', 'Closed']].map(([value, label]) => el('option', { value, text: label })));
   const site = el('select', { id: 'filter-site' }, el('option', { value: '', text: 'Any site' }), [...store.sites.values()].map((item) => el('option', { value: item.id, text: item.name })));
   const department = el('select', { id: 'filter-department' }, el('option', { value: '', text: 'Any department' }), [...store.departments.values()].map((item) => el('option', { value: item.id, text: item.name })));
@@ -44,13 +69,40 @@ export function renderHistory(main, store) {
 
   async function open(id) {
     try {
+      stopWatching(store);
       const data = await api('GET', `/v1/conversations/${id}/transcript`);
       transcript.hidden = false;
+      const messages = el('div', { class: 'messages transcript' }, data.entries.map((entry) => entry.type === 'message' ? messageRow(entry, null) : el('p', { class: 'system', text: systemText(entry) })));
+      const watchable = can('monitor') && data.conversation.state === 'active' && store.socket;
       replace(transcript,
-        el('h3', { text: `${visitorName(data.conversation)} · ${nameOf('site', data.conversation.siteId)}` }),
-        el('div', { class: 'messages transcript' }, data.entries.map((entry) => entry.type === 'message' ? messageRow(entry, null) : el('p', { class: 'system', text: systemText(entry) }))));
+        el('h3', {}, `${visitorName(data.conversation)} · ${nameOf('site', data.conversation.siteId)} `, verifiedBadge(data.conversation)),
+        messages,
+        watchable ? el('button', { class: 'secondary', type: 'button', id: 'watch-live', text: 'Watch live', onclick: (event) => watch(data, messages, event.target) }) : null);
       transcript.scrollIntoView({ behavior: 'smooth' });
     } catch (failure) {
+      error.textContent = failure.message;
+    }
+  }
+
+  async function watch(data, messages, button) {
+    const id = data.conversation.id;
+    watching = { id, messages, seen: new Set(data.entries.filter((entry) => entry.type === 'message').map((entry) => entry.seq)) };
+    try {
+      await store.socket.request({ type: 'conversation.watch', conversationId: id });
+      const note = el('textarea', { class: 'input', id: 'whisper', rows: '2', maxlength: '4000', 'aria-label': 'Internal note to the agent' });
+      button.replaceWith(el('div', { class: 'stack note-mode' },
+        el('p', { class: 'hint', text: 'Watching live. The visitor does not see you or your notes.' }), note,
+        el('button', { class: 'secondary', type: 'button', text: 'Send internal note', onclick: async () => {
+          if (!note.value.trim()) return;
+          try {
+            await store.socket.request({ type: 'message.send', conversationId: id, clientId: crypto.randomUUID(), body: note.value, visibility: 'internal' });
+            note.value = '';
+          } catch (failure) {
+            error.textContent = failure.message;
+          }
+        } })));
+    } catch (failure) {
+      watching = null;
       error.textContent = failure.message;
     }
   }

@@ -4,7 +4,7 @@ import { append, clock, el, elapsed, initials, replace, richText } from '/shared
 import { icon } from '/shared/icons.js';
 import { chime } from '/shared/sound.js';
 import { api } from '/console/api.js';
-import { messageRow, systemText, visitorName } from '/console/render.js';
+import { messageRow, systemText, verifiedBadge, visitorName } from '/console/render.js';
 import { nameOf } from '/console/store.js';
 
 export class Inbox {
@@ -484,7 +484,7 @@ export class Inbox {
     const parts = [
       el('header', { class: 'conversation-header' },
         el('div', { class: 'avatar', 'aria-hidden': 'true', text: initials(visitorName(summary)) }),
-        el('div', { class: 'grow' }, el('h2', { text: visitorName(summary) }),
+        el('div', { class: 'grow' }, el('h2', {}, visitorName(summary), ' ', verifiedBadge(summary)),
           el('div', { class: 'sub', text: `${nameOf('site', summary.siteId)} · ${nameOf('department', summary.departmentId)} · ${summary.state}` })),
         el('div', { class: 'spacer' }), actions),
       this.ui.messages, this.ui.typing,
@@ -543,7 +543,9 @@ export class Inbox {
   }
 
   renderDetails(summary) {
+    const verified = summary.verifiedVisitor;
     const rows = [
+      ...(verified ? [['Verified user', verified.userId], ['Verified e-mail', verified.email ?? '—'], ['Verified name', verified.name ?? '—']] : []),
       ['Name', summary.visitorName ?? '—'], ['E-mail', summary.visitorEmail ?? '—'], ['Site', nameOf('site', summary.siteId)],
       ['Department', nameOf('department', summary.departmentId)], ['Language', summary.language ?? '—'],
       ['Started', new Date(summary.createdAt).toLocaleString()], ['Consent', summary.consentAt ? new Date(summary.consentAt).toLocaleString() : '—'],

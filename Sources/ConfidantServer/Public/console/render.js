@@ -4,7 +4,15 @@ import { icon } from '/shared/icons.js';
 
 /** The visitor's name, or a stable short label when they gave none. */
 export function visitorName(summary) {
-  return summary.visitorName || `Visitor ${summary.visitorId.slice(0, 4).toUpperCase()}`;
+  return summary.verifiedVisitor?.name || summary.visitorName || `Visitor ${summary.visitorId.slice(0, 4).toUpperCase()}`;
+}
+
+/** The "verified" badge: the site's backend signed who this visitor is. */
+export function verifiedBadge(summary) {
+  const verified = summary.verifiedVisitor;
+  if (!verified) return null;
+  const details = [`user ${verified.userId}`, verified.email].filter(Boolean).join(' · ');
+  return el('span', { class: 'pill verified', title: `Identity signed by the site: ${details}`, text: '✔ Verified' });
 }
 
 /** One message. Internal notes look unmistakably different: yellow, dashed, labelled. */

@@ -4,6 +4,9 @@ import { api } from '/console/api.js';
 /** Who is signed in, the live socket, and the directory (sites, departments, staff by id). */
 export const store = {
   me: null,
+  /** The session as `/v1/auth/me` answered, and what it may do. */
+  session: null,
+  permissions: new Set(),
   socket: null,
   page: 'inbox',
   sites: new Map(),
@@ -12,9 +15,14 @@ export const store = {
   listeners: new Set(),
 };
 
-/** Whether the signed-in role may see every department (owners and admins). */
+/** Whether the signed-in member holds a permission (the server enforces it regardless). */
+export function can(permission) {
+  return store.permissions.has(permission);
+}
+
+/** Whether the signed-in member manages the organization (owners and admins). */
 export function isManager() {
-  return Boolean(store.me) && (store.me.role === 'owner' || store.me.role === 'admin');
+  return can('manageStaff');
 }
 
 /** Tells the current page that directory or presence data changed. */

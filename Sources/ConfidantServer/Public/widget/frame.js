@@ -69,6 +69,7 @@ async function start() {
   document.getElementById('app').setAttribute('aria-label', t('title'));
   connectToParent();
   renderHeader();
+  await hostMessage();
   await openSession();
 }
 
@@ -108,6 +109,13 @@ function connectToParent() {
     if (!message || typeof message !== 'object') return;
     if (message.type === 'confidant:host' && typeof message.url === 'string' && message.url.length <= 2048) {
       state.pageUrl = message.url;
+      if (typeof message.identityToken === 'string' && message.identityToken.length <= 4096) state.identityToken = message.identityToken;
+      state.hostKnown?.();
+    } else if (message.type === 'confidant:identify' && typeof message.token === 'string' && message.token.length <= 4096) {
+      // The customer signed in on the site after the page loaded: continue as them.
+      state.identityToken = message.token;
+      state.socket?.close();
+      openSession();
     } else if (message.type === 'confidant:open') {
       state.open = true;
       setUnread(0);
@@ -131,10 +139,22 @@ function toParent(message) {
   if (state.parentOrigin) window.parent.postMessage(message, state.parentOrigin);
 }
 
+/** Waits (briefly) for the host page's first message, which may carry an identity token. */
+function hostMessage() {
+  if (!state.parentOrigin) return Promise.resolve();
+  return new Promise((resolve) => {
+    state.hostKnown = resolve;
+    setTimeout(resolve, 2000);
+  });
+}
+
 async function openSession() {
   const body = { siteKey };
   const known = sessionStorage.getItem(tokenKey);
   if (known) body.token = known;
+  if (state.identityToken) body.identityToken = state.identityToken;
+  // A signed identity is spent once (its nonce): a reconnect goes on with the visitor token.
+  state.identityToken = null;
   const response = await fetch('/v1/visitor/sessions', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -142,6 +162,14 @@ async function openSession() {
     credentials: 'omit',
   });
   if (!response.ok) {
+    const code = (await response.json().catch(() => null))?.error?.code;
+    if (code === 'invalid_identity_token') return openSession();
+    if (code === 'identity_required') {
+      // The site chats with signed-in customers only: say so, under the usual header.
+      replace(ui.footer);
+      replace(ui.body, el('p', { class: 'system', id: 'sign-in-required', text: t('signInRequired') }));
+      return;
+    }
     showFatal(t('errorGeneric'));
     return;
   }

@@ -5,6 +5,7 @@ import re
 import subprocess
 import time
 import urllib.parse
+import urllib.request
 
 from selenium.webdriver.common.by import By
 
@@ -129,3 +130,60 @@ def test_identity_token_samples_and_the_verified_badge(server, owner, host, brow
     agent.text_appears(".conversation-header", "Verified")
     agent.text_appears("aside.details", "customer-7")
     agent.screenshot("console-verified-visitor")
+
+
+def test_security_admin_pages_and_an_auditors_console(server, owner, host, browsers):
+    site = new_site(owner, host)
+    manager = browsers()
+    manager.expected_errors = ["/v1/security/policy"]  # the refused self-lockout below
+    console_login(manager, server, {"email": server.owner_email, "password": server.owner_password}, available=False)
+    manager.clickable('nav button[data-page="admin"]').click()
+
+    # Security: require 2FA of supervisors; a network list that would lock the admin out is refused.
+    manager.clickable("#tab-security").click()
+    manager.clickable("#policy-2fa-supervisor").click()
+    manager.clickable(".tabs ~ .stack form button[type=submit], [role=tabpanel] form button[type=submit]").click()
+    manager.text_appears(".notice", "Security policy saved.")
+    status, policy, _ = owner.call("GET", "/v1/security/policy")
+    assert policy["policy"]["requireTwoFactor"] == ["supervisor"]
+    manager.find("#policy-networks").send_keys("10.0.0.0/8")
+    manager.clickable("[role=tabpanel] form button[type=submit]").click()
+    manager.wait().until(lambda driver: driver.switch_to.alert)
+    assert "lock you out" in manager.driver.switch_to.alert.text
+    manager.driver.switch_to.alert.dismiss()
+    manager.text_appears(".error", "lock you out")
+    assert owner.call("GET", "/v1/security/policy")[1]["policy"]["staffNetworks"] == []
+    manager.screenshot("console-admin-security")
+
+    # API tokens: the token is shown once and works as a bearer token.
+    manager.clickable("#tab-tokens").click()
+    manager.find("#new-token-name").send_keys("CRM sync")
+    manager.clickable("#scope-readDirectory").click()
+    manager.clickable("[role=tabpanel] form button[type=submit]").click()
+    token = manager.visible("#new-token-value").text
+    assert token.startswith("cft_")
+    request = urllib.request.Request(server.url + "/v1/agents", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    manager.screenshot("console-admin-api-tokens")
+
+    # Sites: the identity secret is created and shown once.
+    manager.clickable("#tab-sites").click()
+    manager.clickable(f"#site-{site['id'][:8]}-rotate").click()
+    assert manager.visible(f"#site-{site['id'][:8]}-secret").text.startswith("cfs_")
+
+    # An auditor's console: reports, the audit log and their account; no inbox.
+    auditor = new_agent(owner, "Aurel Auditor", role="auditor")
+    browser = browsers()
+    browser.driver.get(server.url + "/console/")
+    browser.find("#login-email").send_keys(auditor["email"])
+    browser.find("#login-password").send_keys(auditor["password"])
+    browser.clickable("form.login button[type=submit]").click()
+    browser.text_appears("nav", "Audit log")
+    pages = [button.get_attribute("data-page") for button in browser.driver.find_elements(By.CSS_SELECTOR, "nav button")]
+    assert pages == ["reports", "audit", "account"]
+    browser.text_appears("#report", "Conversations")
+    browser.clickable('nav button[data-page="audit"]').click()
+    browser.text_appears("#audit-table", "api_token.created")
+    browser.text_appears("#audit-table", "security.policy.updated")
+    browser.screenshot("console-audit-log")

@@ -35,7 +35,7 @@ export class Inbox {
       if (!this.queues.has(key)) this.queues.set(key, []);
       this.queues.get(key).push(entry);
     }
-    api('GET', '/v1/canned-responses').then((list) => { this.canned = list.items; }).catch(() => {});
+    if (this.store.permissions.has('readCannedResponses')) api('GET', '/v1/canned-responses').then((list) => { this.canned = list.items; }).catch(() => {});
     this.renderSidebar();
     this.renderConversation();
   }

@@ -69,11 +69,13 @@ final class StaffAuthenticator: Sendable {
         let policy = try await policies.current()
         guard policy.allowsAnyStaff(from: address) else { throw Self.networkRefused }
         let normalized = (try? TextRules.email(email)) ?? email.lowercased().trimmingWhitespace().prefix(254).description
-        let agent = try await database.read { try await $0.agent(email: normalized) }
-        let known =
-            try await agent.asyncMap { agent in
-                try await database.read { try await $0.hasSignedIn(agent: agent.agentID, from: address, since: nowMillis() - LoginThrottle.knownAddressWindow) }
-            } ?? false
+        // The same reads for known and unknown e-mails, so that their timing does not differ.
+        let (agent, known) = try await database.read { store in
+            let agent = try await store.agent(email: normalized)
+            let known = try await store.hasSignedIn(
+                agent: agent?.agentID ?? AgentID(), from: address, since: nowMillis() - LoginThrottle.knownAddressWindow)
+            return (agent, known)
+        }
         let keys = LoginThrottle.signInKeys(email: normalized, address: address, knownAddress: known)
         do {
             try await throttle.check(keys)
@@ -378,7 +380,7 @@ final class StaffAuthenticator: Sendable {
         guard let sessionHash = staff.sessionHash else { throw ConfidantError(.forbidden, "API tokens cannot manage 2FA.") }
         let keys = [(LoginThrottle.secondFactor, staff.agentID.rawValue)]
         try await throttle.check(keys)
-        guard let agent = try await database.read({ try await $0.agent(id: staff.agentID) }), let sealed = agent.totpSecretSealed else {
+        guard let agent = try await database.read({ try await $0.agent(id: staff.agentID) }), let sealed = agent.totpPendingSealed else {
             throw ConfidantError(.invalidState, "Start enrollment first.")
         }
         guard let step = TOTP(secret: try vault.open(sealed, for: agent.agentID)).matchingStep(code, at: nowSeconds()) else {
@@ -387,7 +389,7 @@ final class StaffAuthenticator: Sendable {
         try await throttle.clear(keys)
         let (codes, hashes) = vault.newRecoveryCodes()
         try await database.transaction { store in
-            try await store.enableTOTP(agent: agent.agentID, step: step)
+            try await store.enableTOTP(agent: agent.agentID, secretSealed: sealed, step: step)
             try await store.replaceRecoveryCodes(agent: agent.agentID, hashes: hashes)
             try await store.appendAudit(AuditEvent("auth.2fa.enabled", by: staff, address: address, target: ("agent", agent.id)))
         }

@@ -127,7 +127,7 @@ struct AgentController {
                 role: role.rawValue, maxConversations: limit ?? current.maxConversations, availability: current.availability,
                 active: active ? 1 : 0, lastAssignedAt: current.lastAssignedAt, createdAt: current.createdAt, updatedAt: current.updatedAt,
                 mustChangePassword: hash != nil ? 1 : current.mustChangePassword, totpSecretSealed: current.totpSecretSealed,
-                totpEnabledAt: current.totpEnabledAt, totpLastStep: current.totpLastStep
+                totpPendingSealed: current.totpPendingSealed, totpEnabledAt: current.totpEnabledAt, totpLastStep: current.totpLastStep
             )
             try await store.updateAgent(updated)
             if let departments = input.departments { try await Self.setDepartments(departments, of: id, in: store) }

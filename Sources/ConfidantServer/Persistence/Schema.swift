@@ -199,6 +199,7 @@ enum Schema {
             "CREATE UNIQUE INDEX sessions_by_id ON sessions (id)",
             "ALTER TABLE agents ADD COLUMN must_change_password BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE agents ADD COLUMN totp_secret_sealed \(blob)",
+            "ALTER TABLE agents ADD COLUMN totp_pending_sealed \(blob)",
             "ALTER TABLE agents ADD COLUMN totp_enabled_at BIGINT",
             "ALTER TABLE agents ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
             """

@@ -43,19 +43,26 @@ extension Store {
 
     /// Stores a new, not yet confirmed TOTP secret (2FA stays as it was until confirmation).
     func setPendingTOTP(agent: AgentID, secretSealed: Data) async throws {
-        try await run("UPDATE agents SET totp_secret_sealed = \(bind: secretSealed) WHERE id = \(bind: agent.rawValue)")
+        try await run("UPDATE agents SET totp_pending_sealed = \(bind: secretSealed) WHERE id = \(bind: agent.rawValue)")
     }
 
     /// Turns 2FA on with the pending secret, remembering the step of the confirming code.
-    func enableTOTP(agent: AgentID, step: Int64) async throws {
+    func enableTOTP(agent: AgentID, secretSealed: Data, step: Int64) async throws {
         try await run(
-            "UPDATE agents SET totp_enabled_at = \(bind: nowMillis()), totp_last_step = \(bind: step) WHERE id = \(bind: agent.rawValue)")
+            """
+            UPDATE agents SET totp_secret_sealed = \(bind: secretSealed), totp_pending_sealed = NULL, totp_enabled_at = \(bind: nowMillis()),
+                totp_last_step = \(bind: step)
+            WHERE id = \(bind: agent.rawValue)
+            """)
     }
 
-    /// Turns 2FA off and forgets the secret and the recovery codes.
+    /// Turns 2FA off and forgets the secrets and the recovery codes.
     func disableTOTP(agent: AgentID) async throws {
         try await run(
-            "UPDATE agents SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = 0 WHERE id = \(bind: agent.rawValue)")
+            """
+            UPDATE agents SET totp_secret_sealed = NULL, totp_pending_sealed = NULL, totp_enabled_at = NULL, totp_last_step = 0
+            WHERE id = \(bind: agent.rawValue)
+            """)
         try await run("DELETE FROM recovery_codes WHERE agent_id = \(bind: agent.rawValue)")
     }
 

@@ -51,8 +51,11 @@ struct AgentRecord: Decodable, Sendable {
     let updatedAt: Int64
     /// 1 after an admin reset the password: the next sign-in must choose a new one.
     var mustChangePassword: Int = 0
-    /// The TOTP secret (sealed), set at enrollment; 2FA is on once `totpEnabledAt` is set.
+    /// The TOTP secret in use (sealed); 2FA is on once `totpEnabledAt` is set.
     var totpSecretSealed: Data? = nil
+    /// A new secret awaiting its first valid code (enrollment in progress); the one in use, if
+    /// any, keeps working until then.
+    var totpPendingSealed: Data? = nil
     var totpEnabledAt: Int64? = nil
     /// The last TOTP time step accepted: a code of this step or an earlier one is a replay.
     var totpLastStep: Int64 = 0

@@ -213,10 +213,26 @@ struct SignInTests {
             let confirmed = try await server.request(
                 .post, "/v1/auth/2fa/confirm", json: ["code": try ExternalTool.oathtoolCode(base32: secret, at: nowSeconds())], as: fresh)
             struct Confirmed: Decodable {
-                struct Session: Decodable { let stage: String }
+                struct Session: Decodable {
+                    let stage: String
+                    let csrfToken: String
+                }
                 let session: Session
             }
-            #expect(try server.decode(Confirmed.self, from: confirmed).session.stage == "complete")
+            let session = try server.decode(Confirmed.self, from: confirmed).session
+            #expect(session.stage == "complete")
+            let cookie = String(try #require(confirmed.headers[.setCookie]).split(separator: ";")[0])
+            let complete = StaffLogin(agentId: agent.agentId, email: agent.email, password: agent.password, cookie: cookie, csrfToken: session.csrfToken)
+
+            // Starting over (a new phone) leaves the secret in use alone until the new one is confirmed.
+            let inUse = try await server.runtime.database.read { try await $0.agent(id: agent.agentId)?.totpSecretSealed }
+            let restart = try await server.request(
+                .post, "/v1/auth/2fa/enroll", json: ["password": agent.password, "code": try ExternalTool.oathtoolCode(base32: secret, at: nowSeconds() + 30)],
+                as: complete)
+            #expect(restart.status == .ok)
+            let after = try await server.runtime.database.read { try await $0.agent(id: agent.agentId) }
+            #expect(after?.totpSecretSealed == inUse && inUse != nil)
+            #expect(after?.totpPendingSealed != nil && after?.hasTwoFactor == true)
             let disable = try await server.request(.post, "/v1/auth/2fa/disable", json: ["password": agent.password, "code": "123456"], as: owner)
             #expect(disable.status != .noContent, "the owner has no 2FA to turn off")
         }

@@ -153,6 +153,7 @@ def test_security_admin_pages_and_an_auditors_console(server, owner, host, brows
     manager.driver.switch_to.alert.dismiss()
     manager.text_appears(".error", "lock you out")
     assert owner.call("GET", "/v1/security/policy")[1]["policy"]["staffNetworks"] == []
+    manager.text_appears("#csp-reports", "No violations reported.")
     manager.screenshot("console-admin-security")
 
     # API tokens: the token is shown once and works as a bearer token.

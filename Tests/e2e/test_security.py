@@ -68,7 +68,7 @@ def test_widget_frame_refuses_an_origin_the_site_does_not_allow(server, owner, h
     visitor.clickable("#confidant-widget > button")
 
 
-def test_console_refuses_to_be_framed(server, host, browsers):
+def test_console_refuses_to_be_framed(server, owner, host, browsers):
     host.pages["/frames-console"] = (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evil</title></head><body>"
         f"<iframe id=\"victim\" src=\"{server.url}/console/\" title=\"victim\"></iframe></body></html>")
@@ -81,6 +81,15 @@ def test_console_refuses_to_be_framed(server, host, browsers):
     frame = attacker.find("#victim")
     attacker.driver.switch_to.frame(frame)
     assert not attacker.driver.find_elements(By.CSS_SELECTOR, "#login-email"), "the console did not render inside the frame"
+    # The browser reported the violation; admins see it.
+    deadline = time.time() + 10
+    reports = []
+    while time.time() < deadline and not reports:
+        status, body, _ = owner.call("GET", "/v1/csp-reports")
+        assert status == 200
+        reports = [report for report in body["items"] if report["directive"] == "frame-ancestors"]
+        time.sleep(0.3)
+    assert reports and reports[0]["documentUri"].startswith(server.url), body  # Chrome sends only the origin here
 
 
 def test_no_session_or_token_in_urls_or_local_storage(server, owner, host, browsers):

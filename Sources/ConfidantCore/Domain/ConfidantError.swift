@@ -21,6 +21,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case crossOrigin = "cross_origin"
     case csrfTokenInvalid = "csrf_token_invalid"
     case tooManyAttempts = "too_many_attempts"
+    case rateLimited = "rate_limited"
+    case tooManyConnections = "too_many_connections"
     case networkNotAllowed = "network_not_allowed"
     case identityRequired = "identity_required"
     case invalidIdentityToken = "invalid_identity_token"

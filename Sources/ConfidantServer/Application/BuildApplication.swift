@@ -31,26 +31,35 @@ public func buildApplication(
     let visitorTokens = VisitorTokens(masterKey: runtime.masterKey, lifetime: configuration.visitorTokenLifetime)
     let identities = VisitorIdentityTokens(masterKey: runtime.masterKey)
     let addresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies.compactMap(NetworkRange.init))
+    let limiter = RateLimiter(rates: configuration.rateLimits)
+    let caps = ConnectionCaps(total: configuration.socketsTotal, perAddress: configuration.socketsPerAddress, perVisitor: configuration.socketsPerVisitor)
 
     // HTTP routes. Middleware applies to the routes added after it.
     let router = Router(context: AppRequestContext.self)
     guard let publicDirectory = PageController.bundledPublicDirectory else {
         throw ConfigurationError("The web front ends (the Public resources) are missing from this build.")
     }
-    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(strictTransportSecurity: configuration.isSecure))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: ClientAddressMiddleware(resolver: addresses))
+    router.add(middleware: RateLimitMiddleware(limiter: limiter, phase: .anonymous))
     router.add(middleware: ConsoleNetworkMiddleware(policies: authenticator.policies))
     // Static files answer only paths no route claims; `/console/` serves console/index.html.
     router.add(
         middleware: FileMiddleware(publicDirectory, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true, logger: logger))
     try PageController(database: database, publicDirectory: publicDirectory).addRoutes(to: router)
     HealthController(database: database, keyStore: runtime.keys).addRoutes(to: router)
-    VisitorSessionController(database: database, keys: runtime.keys, tokens: visitorTokens, identities: identities, origins: origins, audit: audit)
-        .addRoutes(to: router)
+    let cspReports = CSPReportController(database: database)
+    cspReports.addPublicRoutes(to: router)
+    VisitorSessionController(
+        database: database, keys: runtime.keys, tokens: visitorTokens, identities: identities, origins: origins, audit: audit, limiter: limiter
+    )
+    .addRoutes(to: router)
     router.add(middleware: StaffSessionMiddleware(authenticator: authenticator, cookie: cookie))
+    router.add(middleware: RateLimitMiddleware(limiter: limiter, phase: .staff))
     router.add(middleware: SameOriginMiddleware(origins: origins))
-    let auth = AuthController(authenticator: authenticator, cookie: cookie, database: database, sessionLifetime: configuration.sessionAbsoluteTimeout)
+    let auth = AuthController(
+        authenticator: authenticator, cookie: cookie, database: database, sessionLifetime: configuration.sessionAbsoluteTimeout, limiter: limiter)
     auth.addPublicRoutes(to: router)
     let api = router.group("v1").add(middleware: RequireStaffMiddleware())
     auth.addRoutes(to: api)
@@ -63,32 +72,40 @@ public func buildApplication(
     AuditController(database: database).addRoutes(to: api)
     APITokenController(authenticator: authenticator).addRoutes(to: api)
     ReportController(database: database).addRoutes(to: api)
+    cspReports.addRoutes(to: api)
 
     // WebSocket endpoints.
     let sessions = SocketSession(
         chat: chat, visitorTokens: visitorTokens, origins: origins,
         settings: RealtimeSettings(
             helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit, pingInterval: configuration.pingInterval),
-        audit: audit, logger: logger
+        audit: audit, limiter: limiter, caps: caps, logger: logger
     )
     // The handshake decides the endpoint. Staff sockets need a complete session (every factor
     // done), from an allowed network and, when a browser sends Origin, Confidant's own origin
     // (cross-site WebSocket hijacking); visitors authenticate in `hello`, and their Origin is
     // checked against the site then.
+    // Every socket counts against the connection caps from its handshake until it closes.
     let authorize: RealtimeChannel.Authorize = { head, peer in
         let origin = head.headers.first(name: "origin")
+        let address = addresses.resolve(peer: peer, forwardedFor: head.headers["x-forwarded-for"])
+        let endpoint: SocketEndpoint
         switch head.uri.split(separator: "?", maxSplits: 1).first {
         case "/v1/ws/visitor":
-            return .visitor(origin: origin)
+            endpoint = .visitor(origin: origin, address: address)
         case "/v1/ws/agent":
-            let address = addresses.resolve(peer: peer, forwardedFor: head.headers["x-forwarded-for"])
             guard origins.allowsStaff(origin: origin), let token = cookie.token(inCookieHeaders: head.headers["cookie"]),
                 let staff = try? await authenticator.identity(forToken: token, address: address), staff.stage == .complete
-            else { return nil }
-            return .staff(staff, address: address)
+            else { return .refuse(.badRequest) }
+            endpoint = .staff(staff, address: address)
         default:
-            return nil
+            return .refuse(.badRequest)
         }
+        guard caps.admit(address: address) else {
+            logger.notice("WebSocket refused: connection cap", metadata: ["address": "\(address)"])
+            return .refuse(.tooManyRequests)
+        }
+        return .accept(endpoint)
     }
     let headTimeout = TimeAmount.milliseconds(configuration.httpHeaderTimeout.milliseconds)
     var app = Application(

@@ -47,6 +47,14 @@ public struct ConfidantConfiguration: Sendable {
     public var httpIdleTimeout: Duration = .seconds(60)
     /// A new connection must deliver its first request head within this time.
     public var httpHeaderTimeout: Duration = .seconds(10)
+    /// Rates that differ from each rule's default (``LimitRule/defaultRate``).
+    public var rateLimits: [LimitRule: Rate] = [:]
+    /// WebSockets open at once on this node, in all.
+    public var socketsTotal = 100_000
+    /// WebSockets open at once from one client address.
+    public var socketsPerAddress = 200
+    /// WebSockets open at once for one visitor.
+    public var socketsPerVisitor = 10
     /// Log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
     /// This process's id among nodes sharing a database.
@@ -78,6 +86,16 @@ public struct ConfidantConfiguration: Sendable {
         sendQueueLimit = reader.int(forKey: "realtime.sendQueueLimit", default: sendQueueLimit)
         pingInterval = .seconds(reader.int(forKey: "realtime.pingIntervalSeconds", default: 30))
         nodeID = reader.string(forKey: "node.id", default: nodeID)
+        for rule in LimitRule.allCases {
+            guard let text = reader.string(forKey: ConfigKey(rule.configKey)) else { continue }
+            guard let rate = Rate(parsing: text) else {
+                throw ConfigurationError("\(rule.configKey) must look like 30/1m (a count, then a period in s, m or h); got '\(text.prefix(40))'.")
+            }
+            rateLimits[rule] = rate
+        }
+        socketsTotal = reader.int(forKey: "limits.socketsTotal", default: socketsTotal)
+        socketsPerAddress = reader.int(forKey: "limits.socketsPerAddress", default: socketsPerAddress)
+        socketsPerVisitor = reader.int(forKey: "limits.socketsPerVisitor", default: socketsPerVisitor)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
             throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical (got '\(level)').")
@@ -116,6 +134,12 @@ public struct ConfidantConfiguration: Sendable {
             throw ConfigurationError("http.trustedProxies: '\(proxy)' is not an IPv4 or IPv6 address or CIDR network.")
         }
         guard sendQueueLimit >= 16 else { throw ConfigurationError("realtime.sendQueueLimit must be at least 16.") }
+        for (name, value) in [
+            ("limits.socketsTotal", socketsTotal), ("limits.socketsPerAddress", socketsPerAddress), ("limits.socketsPerVisitor", socketsPerVisitor),
+        ]
+        where value < 1 {
+            throw ConfigurationError("\(name) must be at least 1.")
+        }
         guard presenceTTL > heartbeatInterval else { throw ConfigurationError("realtime.presenceTtlSeconds must exceed realtime.heartbeatSeconds.") }
         for (name, value) in [
             ("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),

@@ -18,7 +18,7 @@ struct APIError: HTTPResponseError {
         case .payloadTooLarge: .contentTooLarge
         case .unauthenticated, .invalidCredentials, .invalidIdentityToken: .unauthorized
         case .forbidden, .crossOrigin, .csrfTokenInvalid, .networkNotAllowed, .identityRequired: .forbidden
-        case .tooManyAttempts: .tooManyRequests
+        case .tooManyAttempts, .rateLimited, .tooManyConnections: .tooManyRequests
         case .notFound, .conversationNotFound: .notFound
         case .invalidState, .conflict, .clientIDReused, .alreadyRated, .noAgentsOnline, .agentUnavailable, .limitReached, .selfLockout: .conflict
         case .internalError: .internalServerError

@@ -11,6 +11,7 @@ struct AuthController {
     let cookie: SessionCookie
     let database: any Database
     let sessionLifetime: Duration
+    let limiter: RateLimiter
 
     private struct LoginRequest: Decodable {
         let email: String
@@ -44,6 +45,7 @@ struct AuthController {
     /// Sign-in is public; the rest needs a session.
     func addPublicRoutes(to router: Router<AppRequestContext>) {
         router.post("/v1/auth/login") { request, context -> Response in
+            try limiter.enforce(.signInPerAddress, context.remoteAddress)
             let body = try await request.decodeJSON(LoginRequest.self, context: context)
             // A new session id at every sign-in; a session presented with the request ends (fixation).
             if let old = context.sessionToken { try await authenticator.logout(sessionHash: StaffAuthenticator.hash(old)) }

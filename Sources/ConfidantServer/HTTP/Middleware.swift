@@ -103,21 +103,33 @@ enum ContentSecurityPolicy {
     /// For API responses and static files: nothing may load, nothing may frame.
     static let api = "default-src 'none'; frame-ancestors 'none'"
 
-    /// For HTML pages; `frameAncestors` is `'none'` except for the widget frame.
+    /// For HTML pages; `frameAncestors` is `'none'` except for the widget frame. Violations are
+    /// reported to ``CSPReportController``.
     static func page(frameAncestors: String) -> String {
         [
             "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", "font-src 'self'",
-            "form-action 'self'", "base-uri 'none'", "object-src 'none'", "frame-ancestors \(frameAncestors)",
+            "form-action 'self'", "base-uri 'none'", "object-src 'none'", "frame-ancestors \(frameAncestors)", "report-uri \(CSPReportController.path)",
         ].joined(separator: "; ")
     }
+
+    /// Browser features no Confidant page uses, switched off for them and anything they embed.
+    static let permissionsPolicy = [
+        "accelerometer", "bluetooth", "camera", "display-capture", "geolocation", "gyroscope", "hid", "magnetometer", "microphone", "midi",
+        "payment", "serial", "usb", "xr-spatial-tracking",
+    ].map { "\($0)=()" }.joined(separator: ", ")
 }
 
 /// Headers every response carries. HTML pages get the page policy (unless the route set its
-/// own, as the widget frame does); everything else gets the API policy. TLS and HSTS come with
-/// issue #6.
+/// own, as the widget frame does); everything else gets the API policy. When Confidant is
+/// reached over HTTPS (its public URL), browsers are told to use nothing else for two years (HSTS).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Whether to send `Strict-Transport-Security`.
+    let strictTransportSecurity: Bool
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
+        response.headers[.init("Permissions-Policy")!] = ContentSecurityPolicy.permissionsPolicy
+        if strictTransportSecurity { response.headers[.strictTransportSecurity] = "max-age=63072000" }
         let isPage = response.headers[.contentType]?.hasPrefix("text/html") == true
         if response.headers[.contentSecurityPolicy] == nil {
             response.headers[.contentSecurityPolicy] = isPage ? ContentSecurityPolicy.page(frameAncestors: "'none'") : ContentSecurityPolicy.api
@@ -131,5 +143,45 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             response.headers[.init("Cross-Origin-Resource-Policy")!] = "same-origin"
         }
         return response
+    }
+}
+
+/// REST rate limits (``RateLimiter``), in two places of the middleware chain. Before any route,
+/// `.anonymous` counts every `/v1/` request that carries no staff credential, and every request
+/// to a public route, against its client address. After ``StaffSessionMiddleware``, `.staff`
+/// counts requests that carry a credential against the staff member or API token, or against
+/// the address when the credential turned out to be invalid.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    enum Phase {
+        case anonymous
+        case staff
+    }
+
+    let limiter: RateLimiter
+    let phase: Phase
+    /// Routes anyone may call, credential or not.
+    static let publicPaths: Set<String> = ["/v1/visitor/sessions", "/v1/widget/config", "/v1/auth/login", CSPReportController.path]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path.hasPrefix("/v1/") {
+            let credential = request.headers[.authorization] != nil || request.headers[.cookie] != nil
+            let isPublic = Self.publicPaths.contains(path)
+            switch phase {
+            case .anonymous where isPublic || !credential:
+                try limiter.enforce(.restPerAddress, context.remoteAddress)
+            case .staff where !isPublic && credential:
+                switch context.staff?.credential {
+                case .apiToken(let id)?: try limiter.enforce(.restPerApiToken, id)
+                case .session?: try limiter.enforce(.restPerStaff, context.staff!.agentID.rawValue)
+                case nil: try limiter.enforce(.restPerAddress, context.remoteAddress)
+                }
+            default:
+                break
+            }
+        }
+        return try await next(request, context)
     }
 }

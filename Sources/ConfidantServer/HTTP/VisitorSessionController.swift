@@ -14,6 +14,7 @@ struct VisitorSessionController {
     let identities: VisitorIdentityTokens
     let origins: OriginPolicy
     let audit: AuditLog
+    let limiter: RateLimiter
 
     private struct SessionRequest: Decodable {
         let siteKey: String
@@ -25,6 +26,7 @@ struct VisitorSessionController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/v1/visitor/sessions") { request, context -> EditedResponse<VisitorSessionResponse> in
+            try limiter.enforce(.visitorSessionsPerAddress, context.remoteAddress)
             let body = try await request.decodeJSON(SessionRequest.self, context: context)
             guard body.siteKey.utf8.count <= 64, let site = try await database.read({ try await $0.site(widgetKey: body.siteKey) }) else {
                 throw ConfidantError(.notFound, "No site has this widget key.")

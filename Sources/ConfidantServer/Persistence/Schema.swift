@@ -4,7 +4,7 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access])
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -279,6 +279,24 @@ enum Schema {
             )
             """,
             "CREATE INDEX identity_nonces_by_expiry ON identity_nonces (expires_at)",
+        ]
+    }
+
+    /// Standing up to attack (issue #6): the browsers' reports of Content-Security-Policy violations.
+    static let protection = Migration(version: 4, name: "protection") { _ in
+        [
+            """
+            CREATE TABLE csp_reports (
+                id TEXT PRIMARY KEY,
+                received_at BIGINT NOT NULL,
+                document_uri TEXT NOT NULL,
+                directive TEXT NOT NULL,
+                blocked_uri TEXT NOT NULL,
+                source TEXT NOT NULL,
+                address TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX csp_reports_by_time ON csp_reports (received_at)",
         ]
     }
 }

@@ -9,6 +9,9 @@ enum CloseCode {
     static let invalidText: UInt16 = 1007
     /// RFC 6455: a message was larger than the limit (after reassembling fragments).
     static let messageTooLarge: UInt16 = 1009
+    /// RFC 6455: policy violation; here, a socket that kept sending over its rate limits, or one
+    /// visitor with too many sockets.
+    static let policyViolation: UInt16 = 1008
     /// RFC 6455: unexpected server error.
     static let serverError: UInt16 = 1011
     /// RFC 6455: try again later; here, the client read too slowly and its queue overflowed.

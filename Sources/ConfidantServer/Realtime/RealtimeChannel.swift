@@ -11,17 +11,26 @@ import NIOWebSocket
 /// Each connection to the server: HTTP requests go to Hummingbird's responder; a WebSocket
 /// upgrade to one of the realtime endpoints, once ``RealtimeChannel/authorize`` accepts it,
 /// becomes a ``SocketHandler`` on the connection's event loop, and the connection's task ends
-/// there (the socket needs no task while idle; see ``SocketState``). Refused upgrades get HTTP 400
+/// there (the socket needs no task while idle; see ``SocketState``). Refused upgrades get HTTP 400 (429 at a connection cap)
 /// and no socket opens.
 struct RealtimeChannel: ServerChildChannel, HTTPChannelHandler {
     /// Decides whether a WebSocket handshake may proceed and for which endpoint, given the
-    /// request head and the TCP peer's address; nil refuses it.
-    typealias Authorize = @Sendable (HTTPRequestHead, String) async -> SocketEndpoint?
+    /// request head and the TCP peer's address.
+    typealias Authorize = @Sendable (HTTPRequestHead, String) async -> Handshake
+
+    /// The answer to a WebSocket handshake.
+    enum Handshake: Sendable {
+        /// Open a socket for this endpoint (it then counts against the connection caps).
+        case accept(SocketEndpoint)
+        /// No socket; answer with this status (400 for a bad or unauthorized handshake, 429 at
+        /// a connection cap).
+        case refuse(HTTPResponse.Status)
+    }
 
     enum Negotiated: Sendable {
         case webSocket
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, HTTPResponse.Status)
     }
 
     struct Value: ServerChildChannelValue {
@@ -36,18 +45,19 @@ struct RealtimeChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let attempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let attempted = NIOLoopBoundBox<Handshake?>(nil, eventLoop: channel.eventLoop)
             let endpoint = NIOLoopBoundBox<SocketEndpoint?>(nil, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: Limits.maxFrameBytes,
                 shouldUpgrade: { channel, head in
-                    attempted.value = true
-                    let promise = channel.eventLoop.makePromise(of: SocketEndpoint?.self)
+                    let promise = channel.eventLoop.makePromise(of: Handshake.self)
                     let peer = channel.remoteAddress?.ipAddress ?? "unknown"
                     promise.completeWithTask { await authorize(head, peer) }
-                    return promise.futureResult.map { authorized in
-                        endpoint.value = authorized
-                        return authorized == nil ? nil : HTTPHeaders()
+                    return promise.futureResult.map { handshake in
+                        attempted.value = handshake
+                        guard case .accept(let accepted) = handshake else { return nil }
+                        endpoint.value = accepted
+                        return HTTPHeaders()
                     }
                 },
                 upgradePipelineHandler: { channel, _ in
@@ -67,7 +77,8 @@ struct RealtimeChannel: ServerChildChannel, HTTPChannelHandler {
                     try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
                     let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                         wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                    return attempted.value ? .refusedUpgrade(http) : .http(http)
+                    if case .refuse(let status)? = attempted.value { return .refusedUpgrade(http, status) }
+                    return .http(http)
                 }
             }
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrade)
@@ -86,10 +97,10 @@ struct RealtimeChannel: ServerChildChannel, HTTPChannelHandler {
                 return
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
-            case .refusedUpgrade(let http):
+            case .refusedUpgrade(let http, let status):
                 try await http.executeThenClose { _, outbound in
                     try await outbound.write(contentsOf: [
-                        .head(HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])), .end(nil),
+                        .head(HTTPResponse(status: status, headerFields: [.connection: "close", .contentLength: "0"])), .end(nil),
                     ])
                 }
             }

@@ -35,6 +35,8 @@ final class SocketState: Sendable {
         var principal: Principal?
         var refused = false
         var helloTimer: Scheduled<Void>?
+        /// Frames refused by a rate limit since the last one let through.
+        var strikes = 0
     }
 
     /// Reading pauses when this many items wait, and resumes when the queue is down to `resumeDepth`.
@@ -74,6 +76,15 @@ final class SocketState: Sendable {
     /// Records a failed `hello`.
     func refuse() {
         state.withLock { $0.refused = true }
+    }
+
+    /// Counts a frame refused by a rate limit (or resets the count when one passed); returns the
+    /// number of refusals in a row.
+    func strike(_ refused: Bool) -> Int {
+        state.withLock { state in
+            state.strikes = refused ? state.strikes + 1 : 0
+            return state.strikes
+        }
     }
 
     /// Queues an item; starts the handling task if none runs. Pauses reading when too much waits.

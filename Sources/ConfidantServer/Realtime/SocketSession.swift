@@ -16,9 +16,16 @@ struct RealtimeSettings: Sendable {
 enum SocketEndpoint: Sendable {
     /// `/v1/ws/visitor`; the visitor token arrives in `hello`. `origin` is the handshake's
     /// Origin header, checked against the site once the token names it.
-    case visitor(origin: String?)
+    case visitor(origin: String?, address: String)
     /// `/v1/ws/agent`; the session was checked at the handshake, from the client's `address`.
     case staff(StaffIdentity, address: String)
+
+    /// The client's address (connection caps, rate limits, the audit log).
+    var address: String {
+        switch self {
+        case .visitor(_, let address), .staff(_, let address): address
+        }
+    }
 
     /// The staff client's address (for the audit log).
     var staffAddress: String? {
@@ -37,7 +44,11 @@ struct SocketSession: Sendable {
     let origins: OriginPolicy
     let settings: RealtimeSettings
     let audit: AuditLog
+    let limiter: RateLimiter
+    let caps: ConnectionCaps
     let logger: Logger
+    /// A socket whose frames are refused by rate limits this many times in a row is closed (1008).
+    static let strikesBeforeClose = 20
 
     /// Handles one inbound item of `socket`. Items of a socket are handled one at a time, in order.
     func process(_ item: InboundItem, of socket: SocketState) async {
@@ -55,6 +66,16 @@ struct SocketSession: Sendable {
             }
             if socket.isRefused { return }
             if let principal = socket.principal {
+                if let refusal = limit(envelope.frame, from: principal, socket: socket) {
+                    reply(.error(refusal), ref: envelope.ref, on: connection)
+                    if socket.strike(true) >= Self.strikesBeforeClose {
+                        logger.warning("Closing a socket that kept exceeding its rate limits", metadata: ["address": "\(socket.endpoint.address)"])
+                        connection.send(.close(code: CloseCode.policyViolation, reason: "rate limits"))
+                        socket.refuse()
+                    }
+                    return
+                }
+                _ = socket.strike(false)
                 await handle(envelope, from: principal, address: socket.endpoint.staffAddress, on: connection)
             } else if case .hello(let version, let token, let resume) = envelope.frame {
                 if let principal = await hello(
@@ -69,7 +90,12 @@ struct SocketSession: Sendable {
             }
         case .closed:
             await chat.hub.unsubscribe(connection)
-            if case .staff(let staff)? = socket.principal { await chat.staffDisconnected(staff) }
+            caps.release(address: socket.endpoint.address)
+            switch socket.principal {
+            case .staff(let staff)?: await chat.staffDisconnected(staff)
+            case .visitor(let visitor)?: caps.release(visitor: visitor.visitorID)
+            case nil: break
+            }
         }
     }
 
@@ -88,7 +114,7 @@ struct SocketSession: Sendable {
             let principal: Principal
             let topics: [Topic]
             switch endpoint {
-            case .visitor(let origin):
+            case .visitor(let origin, _):
                 guard let token, let visitor = visitorTokens.verify(token), try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) }) != nil
                 else {
                     refuse(
@@ -108,6 +134,12 @@ struct SocketSession: Sendable {
                     refuse(
                         ConfidantError(.identityRequired, "This site's chat is for signed-in customers only; sign in on the site first."), ref: ref,
                         code: CloseCode.unauthenticated, on: connection)
+                    return nil
+                }
+                guard caps.admit(visitor: visitor.visitorID) else {
+                    refuse(
+                        ConfidantError(.tooManyConnections, "This visitor has too many open connections; close a tab."), ref: ref,
+                        code: CloseCode.policyViolation, on: connection)
                     return nil
                 }
                 principal = .visitor(visitor)
@@ -162,6 +194,37 @@ struct SocketSession: Sendable {
             let done = FrameCodec.encode(ServerEnvelope(ref: ref, .error(failure, conversationId: point.conversationId)))
             connection.send(.catchUp(point.conversationId, afterSeq: point.afterSeq, entries: [], done: done))
         }
+    }
+
+    // MARK: Limits
+
+    /// The rate limits a frame counts against; the error to answer with when one is exhausted.
+    /// Frames that cost nothing to serve (ping, read, sync of one's own) are not limited here:
+    /// the transport's inbound queue bounds them.
+    private func limit(_ frame: ClientFrame, from principal: Principal, socket: SocketState) -> ConfidantError? {
+        var rules: [(LimitRule, String)] = []
+        switch (frame, principal) {
+        case (.openConversation, .visitor(let visitor)):
+            rules = [
+                (.conversationsPerVisitor, visitor.visitorID.rawValue), (.conversationsPerAddress, socket.endpoint.address),
+                (.conversationsPerSite, visitor.siteID.rawValue),
+            ]
+        case (.sendMessage, .visitor(let visitor)), (.leaveOfflineMessage, .visitor(let visitor)):
+            rules = [(.messagesPerVisitor, visitor.visitorID.rawValue)]
+        case (.sendMessage, .staff(let staff)):
+            rules = [(.messagesPerAgent, staff.agentID.rawValue)]
+        case (.typing, _):
+            rules = [(.typingPerSocket, String(socket.connection.id))]
+        default:
+            return nil
+        }
+        for (rule, subject) in rules {
+            if let wait = limiter.take(rule, subject) {
+                logger.notice("Rate limit", metadata: ["rule": "\(rule.rawValue)", "address": "\(socket.endpoint.address)"])
+                return RateLimiter.limited(rule, retryAfter: wait).error
+            }
+        }
+        return nil
     }
 
     // MARK: Dispatch

@@ -53,6 +53,12 @@ struct ConfigurationTests {
                 "CONFIDANT_HTTP_HOST": "0.0.0.0", "CONFIDANT_HTTP_PORT": "9090", "CONFIDANT_HTTP_PUBLIC_URL": "https://chat.example.com",
                 "CONFIDANT_HTTP_IDLE_TIMEOUT_SECONDS": "30", "CONFIDANT_HTTP_HEADER_TIMEOUT_SECONDS": "5", "CONFIDANT_DATA_DIR": "/srv/confidant",
                 "CONFIDANT_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+                "CONFIDANT_LIMITS_SIGN_IN_PER_ADDRESS": "1/1s", "CONFIDANT_LIMITS_VISITOR_SESSIONS_PER_ADDRESS": "2/1s",
+                "CONFIDANT_LIMITS_CONVERSATIONS_PER_VISITOR": "3/1s", "CONFIDANT_LIMITS_CONVERSATIONS_PER_ADDRESS": "4/1s",
+                "CONFIDANT_LIMITS_CONVERSATIONS_PER_SITE": "5/1s", "CONFIDANT_LIMITS_MESSAGES_PER_VISITOR": "6/1s",
+                "CONFIDANT_LIMITS_MESSAGES_PER_AGENT": "7/1s", "CONFIDANT_LIMITS_TYPING_PER_SOCKET": "8/1s", "CONFIDANT_LIMITS_REST_PER_STAFF": "9/1s",
+                "CONFIDANT_LIMITS_REST_PER_API_TOKEN": "10/1s", "CONFIDANT_LIMITS_REST_PER_ADDRESS": "11/1s",
+                "CONFIDANT_LIMITS_SOCKETS_TOTAL": "1000", "CONFIDANT_LIMITS_SOCKETS_PER_ADDRESS": "100", "CONFIDANT_LIMITS_SOCKETS_PER_VISITOR": "3",
                 "CONFIDANT_DATABASE_URL": "postgres://c@db/confidant", "CONFIDANT_KEYS_MASTER_KEY": "a2V5",
                 "CONFIDANT_KEYS_MASTER_KEY_FILE": "/run/secrets/confidant-key", "CONFIDANT_AUTH_BCRYPT_COST": "13",
                 "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "30", "CONFIDANT_AUTH_SESSION_ABSOLUTE_HOURS": "12",
@@ -66,6 +72,10 @@ struct ConfigurationTests {
         #expect(configuration.httpIdleTimeout == .seconds(30))
         #expect(configuration.httpHeaderTimeout == .seconds(5))
         #expect(configuration.trustedProxies == ["10.0.0.0/8", "::1"])
+        for (index, rule) in LimitRule.allCases.enumerated() {
+            #expect(configuration.rateLimits[rule] == Rate(index + 1, per: .seconds(1)), "\(rule.configKey)")
+        }
+        #expect(configuration.socketsTotal == 1000 && configuration.socketsPerAddress == 100 && configuration.socketsPerVisitor == 3)
         #expect(configuration.dataDirectory == "/srv/confidant")
         #expect(configuration.databaseURL == "postgres://c@db/confidant")
         #expect(configuration.masterKeyBase64 == "a2V5")
@@ -99,6 +109,8 @@ struct ConfigurationTests {
             ["CONFIDANT_HTTP_PORT": "70000"],
             ["CONFIDANT_AUTH_BCRYPT_COST": "11"],
             ["CONFIDANT_HTTP_TRUSTED_PROXIES": "10.0.0.0/33"],
+            ["CONFIDANT_LIMITS_MESSAGES_PER_VISITOR": "lots"],
+            ["CONFIDANT_LIMITS_SOCKETS_PER_VISITOR": "0"],
             ["CONFIDANT_LOG_LEVEL": "loud"],
             ["CONFIDANT_DATABASE_URL": "mysql://localhost/db"],
             ["CONFIDANT_HTTP_PUBLIC_URL": "ftp://files.example"],

@@ -250,7 +250,7 @@ async function cannedTab(panel, store) {
 // MARK: Security policy
 
 async function securityTab(panel, store) {
-  const { policy, yourAddress } = await api('GET', '/v1/security/policy');
+  const [{ policy, yourAddress }, reports] = await Promise.all([api('GET', '/v1/security/policy'), api('GET', '/v1/csp-reports')]);
   const twoFactor = el('div', { class: 'checks', id: 'policy-2fa' }, ROLES.map((role) => {
     const box = el('input', { type: 'checkbox', id: `policy-2fa-${role}`, value: role, checked: policy.requireTwoFactor.includes(role) });
     return el('label', { for: box.id }, box, role);
@@ -282,7 +282,15 @@ async function securityTab(panel, store) {
     el('h3', { text: 'Staff networks' }),
     el('p', { class: 'hint', text: `Addresses or CIDR networks (IPv4 or IPv6) staff may sign in and work from; empty allows any. Your address: ${yourAddress}.` }),
     field('Every staff member', networks), el('div', { class: 'grid' }, perRole),
-    el('button', { class: 'primary', type: 'submit', text: 'Save policy' })));
+    el('button', { class: 'primary', type: 'submit', text: 'Save policy' })),
+  el('div', { class: 'card stack', id: 'csp-reports' }, el('h3', { text: 'Content-Security-Policy violations' }),
+    el('p', { class: 'hint', text: 'What browsers refused to load or run on Confidant\'s pages, newest first (the last 1,000 are kept).' }),
+    reports.items.length
+      ? el('table', {}, el('thead', {}, el('tr', {}, ['When', 'Page', 'Directive', 'Blocked', 'Source', 'From'].map((head) => el('th', { text: head })))),
+        el('tbody', {}, reports.items.map((report) => el('tr', {},
+          el('td', { text: new Date(report.receivedAt).toLocaleString() }), el('td', { text: report.documentUri }), el('td', {}, el('code', { text: report.directive })),
+          el('td', { text: report.blockedUri }), el('td', { text: report.source }), el('td', { text: report.address })))))
+      : el('p', { class: 'empty', text: 'No violations reported.' })));
 }
 
 // MARK: API tokens

@@ -1,0 +1,65 @@
+import ConfidantCore
+import Synchronization
+
+/// How many WebSockets may be open at once: in total, per client address, and per visitor. The
+/// address and total caps are checked at the handshake (refused with HTTP 429 before a socket
+/// exists); the visitor cap at `hello`, once the token names the visitor (error
+/// `too_many_connections`, close 1008). Counts are per node.
+final class ConnectionCaps: Sendable {
+    let total: Int
+    let perAddress: Int
+    let perVisitor: Int
+
+    private struct Counts {
+        var total = 0
+        var byAddress: [String: Int] = [:]
+        var byVisitor: [VisitorID: Int] = [:]
+    }
+
+    private let counts = Mutex(Counts())
+
+    init(total: Int, perAddress: Int, perVisitor: Int) {
+        self.total = total
+        self.perAddress = perAddress
+        self.perVisitor = perVisitor
+    }
+
+    /// Counts a new socket from `address`; false (and nothing counted) when a cap is reached.
+    func admit(address: String) -> Bool {
+        counts.withLock { counts in
+            guard counts.total < total, counts.byAddress[address, default: 0] < perAddress else { return false }
+            counts.total += 1
+            counts.byAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Forgets a socket from `address` that closed.
+    func release(address: String) {
+        counts.withLock { counts in
+            counts.total -= 1
+            let left = counts.byAddress[address, default: 1] - 1
+            counts.byAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    /// Counts a socket of `visitor`; false (and nothing counted) at the cap.
+    func admit(visitor: VisitorID) -> Bool {
+        counts.withLock { counts in
+            guard counts.byVisitor[visitor, default: 0] < perVisitor else { return false }
+            counts.byVisitor[visitor, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Forgets a socket of `visitor` that closed.
+    func release(visitor: VisitorID) {
+        counts.withLock { counts in
+            let left = counts.byVisitor[visitor, default: 1] - 1
+            counts.byVisitor[visitor] = left > 0 ? left : nil
+        }
+    }
+
+    /// Sockets open now (for tests and metrics).
+    var open: Int { counts.withLock { $0.total } }
+}

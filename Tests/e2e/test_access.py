@@ -8,6 +8,7 @@ import urllib.parse
 import urllib.request
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 from conftest import ARTIFACTS, console_login, new_agent, new_site, open_widget, say
 from harness import ROOT
@@ -148,9 +149,9 @@ def test_security_admin_pages_and_an_auditors_console(server, owner, host, brows
     assert policy["policy"]["requireTwoFactor"] == ["supervisor"]
     manager.find("#policy-networks").send_keys("10.0.0.0/8")
     manager.clickable("[role=tabpanel] form button[type=submit]").click()
-    manager.wait().until(lambda driver: driver.switch_to.alert)
-    assert "lock you out" in manager.driver.switch_to.alert.text
-    manager.driver.switch_to.alert.dismiss()
+    alert = manager.wait().until(EC.alert_is_present())
+    assert "lock you out" in alert.text
+    alert.dismiss()
     manager.text_appears(".error", "lock you out")
     assert owner.call("GET", "/v1/security/policy")[1]["policy"]["staffNetworks"] == []
     manager.text_appears("#csp-reports", "No violations reported.")

@@ -85,13 +85,13 @@ struct Serve: AsyncParsableCommand {
         let runtime = try await storage.open(extraFlags: flags)
         let configuration = runtime.configuration
         let app = try await buildApplication(runtime) { port in
-            var lines = ["Confidant \(ConfidantVersion.current) listening on http://\(configuration.host):\(port)"]
+            var lines = ["Confidant \(ConfidantVersion.current) listening on \(configuration.servesTLS ? "https" : "http")://\(configuration.host):\(port)"]
             lines += configuration.redactedSummary.map { "  \($0.0): \($0.1)" }
             if (try? await runtime.staffCount()) == 0 {
                 lines += [
                     "", "First step: create the owner account (a password is generated and shown once):",
                     "  swift run confidant admin create --email you@example.com --name \"Your Name\" --data-dir \(configuration.dataDirectory)",
-                    "Then open http://\(configuration.host):\(port)/ and sign in to the console.",
+                    "Then open \(configuration.effectivePublicURL)/ and sign in to the console.",
                 ]
             }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

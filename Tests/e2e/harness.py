@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -33,11 +34,19 @@ def binary() -> Path:
 class Server:
     """`confidant serve` in its own data directory, stopped by `stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: dict | None = None) -> None:
+        """With `tls` ({"certificate", "key", "ca", "redirect_port"?}) the server terminates TLS itself."""
         self.directory = Path(tempfile.mkdtemp(prefix="confidant-e2e-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ)
+        self.ssl_context = None
+        if tls:
+            self.url = f"https://localhost:{self.port}"
+            self.env.update({"CONFIDANT_TLS_CERTIFICATE_FILE": tls["certificate"], "CONFIDANT_TLS_KEY_FILE": tls["key"]})
+            if tls.get("redirect_port"):
+                self.env["CONFIDANT_TLS_REDIRECT_HTTP_PORT"] = str(tls["redirect_port"])
+            self.ssl_context = ssl.create_default_context(cafile=tls["ca"])
         self.owner_email = "owner@example.com"
         self.owner_password = "owner-password-" + uuid.uuid4().hex[:8]
         created = subprocess.run(
@@ -57,7 +66,7 @@ class Server:
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as response:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1, context=self.ssl_context) as response:
                     if response.status == 200:
                         return
             except OSError:

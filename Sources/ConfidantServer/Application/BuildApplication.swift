@@ -108,12 +108,17 @@ public func buildApplication(
         return .accept(endpoint)
     }
     let headTimeout = TimeAmount.milliseconds(configuration.httpHeaderTimeout.milliseconds)
+    let tls = try configuration.tlsCertificateFile.map { certificate in
+        try TLSContextStore(files: TLSFiles(certificateFile: certificate, keyFile: configuration.tlsKeyFile!))
+    }
     var app = Application(
         router: router,
         server: HTTPServerBuilder { responder in
-            RequestHeadDeadline(
+            let plain = RequestHeadDeadline(
                 base: RealtimeChannel(responder: responder, idleTimeout: configuration.httpIdleTimeout, sessions: sessions, authorize: authorize),
                 timeout: headTimeout)
+            guard let tls else { return plain }
+            return TLSTerminatingChannel(base: plain, contexts: tls)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -121,6 +126,12 @@ public func buildApplication(
     )
     app.addServices(runtime.services)
     app.addServices(PresenceService(chat: chat), AccessSweeper(authenticator: authenticator, interval: .seconds(60)))
+    if let tls {
+        app.addServices(TLSReloadService(contexts: tls, logger: logger))
+        if let port = configuration.tlsRedirectPort {
+            app.addServices(HTTPSRedirect.application(host: configuration.host, port: port, publicURL: configuration.effectivePublicURL, logger: logger))
+        }
+    }
     app.beforeServerStarts {
         let applied = try await runtime.prepare()
         if applied > 0 { logger.info("Applied database migrations", metadata: ["count": "\(applied)"]) }

@@ -25,6 +25,12 @@ public struct ConfidantConfiguration: Sendable {
     public var masterKeyFile: String?
     /// bcrypt cost for staff passwords (12 at least).
     public var bcryptCost = 12
+    /// The TLS certificate chain (PEM); with `tlsKeyFile`, Confidant serves HTTPS itself.
+    public var tlsCertificateFile: String?
+    /// The TLS private key (PEM).
+    public var tlsKeyFile: String?
+    /// With TLS on: a plain-HTTP port whose every request is redirected to the public HTTPS URL.
+    public var tlsRedirectPort: Int?
     /// Reverse proxies (CIDR) whose `X-Forwarded-For` is believed; from any other peer it is ignored.
     public var trustedProxies: [String] = []
     /// A staff session unused this long ends.
@@ -70,6 +76,9 @@ public struct ConfidantConfiguration: Sendable {
         publicURL = reader.string(forKey: "http.publicUrl")
         httpIdleTimeout = .seconds(reader.int(forKey: "http.idleTimeoutSeconds", default: 60))
         httpHeaderTimeout = .seconds(reader.int(forKey: "http.headerTimeoutSeconds", default: 10))
+        tlsCertificateFile = reader.string(forKey: "tls.certificateFile")
+        tlsKeyFile = reader.string(forKey: "tls.keyFile")
+        tlsRedirectPort = reader.int(forKey: "tls.redirectHttpPort")
         trustedProxies = reader.string(forKey: "http.trustedProxies", default: "").split(separator: ",").map { String($0).trimmingWhitespace() }
             .filter { !$0.isEmpty }
         dataDirectory = reader.string(forKey: "data.dir", default: dataDirectory)
@@ -130,6 +139,18 @@ public struct ConfidantConfiguration: Sendable {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigurationError("http.port must be 0–65535.") }
         guard (12...31).contains(bcryptCost) else { throw ConfigurationError("auth.bcryptCost must be 12–31.") }
+        guard (tlsCertificateFile == nil) == (tlsKeyFile == nil) else {
+            throw ConfigurationError("tls.certificateFile and tls.keyFile go together: set both to serve HTTPS, or neither.")
+        }
+        if let tlsRedirectPort {
+            guard tlsCertificateFile != nil else { throw ConfigurationError("tls.redirectHttpPort needs TLS (tls.certificateFile and tls.keyFile).") }
+            guard (1...65535).contains(tlsRedirectPort), tlsRedirectPort != port else {
+                throw ConfigurationError("tls.redirectHttpPort must be 1–65535 and differ from http.port.")
+            }
+        }
+        if tlsCertificateFile != nil, let publicURL, !publicURL.lowercased().hasPrefix("https://") {
+            throw ConfigurationError("With TLS on, http.publicUrl must be an https:// URL.")
+        }
         for proxy in trustedProxies where NetworkRange(proxy) == nil {
             throw ConfigurationError("http.trustedProxies: '\(proxy)' is not an IPv4 or IPv6 address or CIDR network.")
         }
@@ -157,10 +178,13 @@ public struct ConfidantConfiguration: Sendable {
         }
     }
 
-    /// The public URL, defaulting to `http://HOST:PORT`.
+    /// The public URL, defaulting to `http(s)://HOST:PORT`.
     public var effectivePublicURL: String {
-        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        publicURL ?? "\(servesTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
+
+    /// Whether Confidant terminates TLS itself.
+    public var servesTLS: Bool { tlsCertificateFile != nil && tlsKeyFile != nil }
 
     /// The origin (`scheme://host[:port]`) of the public URL.
     var publicOrigin: String {
@@ -186,6 +210,7 @@ public struct ConfidantConfiguration: Sendable {
             ("database", databaseURL.map(Self.redactPassword) ?? "sqlite (\(dataDirectory)/confidant.sqlite)"),
             ("keys.masterKey", masterKeyBase64 == nil ? "file \(masterKeyFile ?? dataDirectory + "/master.key")" : "<redacted> (environment)"),
             ("http.trustedProxies", trustedProxies.isEmpty ? "none" : trustedProxies.joined(separator: ",")),
+            ("tls", servesTLS ? "on (\(tlsCertificateFile!))\(tlsRedirectPort.map { ", http://…:\($0) redirects" } ?? "")" : "off"),
             ("node.id", nodeID), ("log.level", logLevel.rawValue),
         ]
     }

@@ -10,7 +10,7 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from conftest import ARTIFACTS, console_login, new_agent, new_site, open_widget, say
+from conftest import ARTIFACTS, agent_and_visitor, console_login, new_agent, new_site, open_widget, say
 from harness import ROOT
 
 
@@ -189,3 +189,23 @@ def test_security_admin_pages_and_an_auditors_console(server, owner, host, brows
     browser.text_appears("#audit-table", "api_token.created")
     browser.text_appears("#audit-table", "security.policy.updated")
     browser.screenshot("console-audit-log")
+
+
+def test_an_agent_bans_a_visitor_from_the_console(server, owner, host, browsers):
+    site, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Bence Ban", "/ban")
+    say(visitor, "Buy cheap followers at my site")
+    agent.clickable(".sidebar button.item").click()
+    agent.clickable("#ban-visitor").click()
+    alert = agent.wait().until(EC.alert_is_present())
+    assert "Ban" in alert.text
+    alert.accept()
+    agent.text_appears(".conversation-header", "closed")
+    status, entries, _ = owner.call("GET", f"/v1/sites/{site['id']}/blocklist")
+    assert status == 200 and [entry["kind"] for entry in entries["items"]] == ["visitor"]
+    # The visitor comes back: a neutral answer, and nothing reaches the agent.
+    visitor.expected_errors = ["chat_unavailable"]
+    open_widget(visitor, host.embed("/ban-again", server, site["widgetKey"]))
+    say(visitor, "Let me back in")
+    visitor.text_appears("body", "Chat is not available right now.")
+    visitor.screenshot("widget-banned")
+    assert "Let me back in" not in agent.find(".sidebar").text

@@ -19,6 +19,21 @@ public struct ResumePoint: Codable, Sendable, Equatable {
     }
 }
 
+/// What a browser form tells about its filling, against naive bots: the hidden honeypot field
+/// (people leave it empty) and how long the form was on screen before it was sent.
+public struct FormSignals: Codable, Sendable, Equatable {
+    /// The value of the field hidden from people; anything but empty means a bot filled it.
+    public var honeypot: String?
+    /// Milliseconds between showing the form and sending it.
+    public var fillMs: Int?
+
+    /// Creates form signals.
+    public init(honeypot: String? = nil, fillMs: Int? = nil) {
+        self.honeypot = honeypot
+        self.fillMs = fillMs
+    }
+}
+
 /// A frame sent by a client (visitor or agent). docs/protocol.md has an example of each.
 public enum ClientFrame: Sendable, Equatable {
     /// First frame on every socket: protocol version, the visitor token (visitors only) and
@@ -28,7 +43,8 @@ public enum ClientFrame: Sendable, Equatable {
     case ping(t: Int64?)
     /// Visitor: start (or return to) a conversation. `language` is the widget's (`en`, `hu`,
     /// `es`, …); `consent` says the visitor agreed to the site's privacy policy.
-    case openConversation(departmentId: DepartmentID?, name: String?, email: String?, pageUrl: String?, language: String? = nil, consent: Bool = false)
+    case openConversation(
+        departmentId: DepartmentID?, name: String?, email: String?, pageUrl: String?, language: String? = nil, consent: Bool = false, form: FormSignals? = nil)
     /// Send a message; `clientId` makes a resend idempotent.
     case sendMessage(conversationId: ConversationID, clientId: String, body: String, visibility: Visibility)
     /// Typing indicator (not stored).
@@ -53,7 +69,7 @@ public enum ClientFrame: Sendable, Equatable {
     /// Visitor: rate a conversation 1–5 with an optional comment.
     case rate(conversationId: ConversationID, score: Int, comment: String?)
     /// Visitor: leave a message while no agent is online.
-    case leaveOfflineMessage(clientId: String, departmentId: DepartmentID?, name: String?, email: String?, body: String)
+    case leaveOfflineMessage(clientId: String, departmentId: DepartmentID?, name: String?, email: String?, body: String, form: FormSignals? = nil)
 
     /// The frame's `type` on the wire.
     public var type: String {
@@ -105,7 +121,7 @@ public struct ClientEnvelope: Sendable, Equatable {
 extension ClientEnvelope: Codable {
     enum Keys: String, CodingKey {
         case type, ref, `protocol`, token, resume, t, departmentId, name, email, pageUrl, language, consent, conversationId, clientId, body
-        case visibility, active, seq, afterSeq, availability, toAgentId, toDepartmentId, score, comment
+        case visibility, active, seq, afterSeq, availability, toAgentId, toDepartmentId, score, comment, form
     }
 
     public init(from decoder: any Decoder) throws {
@@ -128,7 +144,8 @@ extension ClientEnvelope: Codable {
                 email: try c.decodeIfPresent(String.self, forKey: .email),
                 pageUrl: try c.decodeIfPresent(String.self, forKey: .pageUrl),
                 language: try c.decodeIfPresent(String.self, forKey: .language),
-                consent: try c.decodeIfPresent(Bool.self, forKey: .consent) ?? false
+                consent: try c.decodeIfPresent(Bool.self, forKey: .consent) ?? false,
+                form: try c.decodeIfPresent(FormSignals.self, forKey: .form)
             )
         case "message.send":
             frame = .sendMessage(
@@ -178,7 +195,8 @@ extension ClientEnvelope: Codable {
                 departmentId: try c.decodeIfPresent(DepartmentID.self, forKey: .departmentId),
                 name: try c.decodeIfPresent(String.self, forKey: .name),
                 email: try c.decodeIfPresent(String.self, forKey: .email),
-                body: try c.decode(String.self, forKey: .body)
+                body: try c.decode(String.self, forKey: .body),
+                form: try c.decodeIfPresent(FormSignals.self, forKey: .form)
             )
         default:
             throw UnknownFrameType(type: type)
@@ -196,7 +214,8 @@ extension ClientEnvelope: Codable {
             if !resume.isEmpty { try c.encode(resume, forKey: .resume) }
         case .ping(let t):
             try c.encodeIfPresent(t, forKey: .t)
-        case .openConversation(let departmentId, let name, let email, let pageUrl, let language, let consent):
+        case .openConversation(let departmentId, let name, let email, let pageUrl, let language, let consent, let form):
+            try c.encodeIfPresent(form, forKey: .form)
             try c.encodeIfPresent(departmentId, forKey: .departmentId)
             try c.encodeIfPresent(name, forKey: .name)
             try c.encodeIfPresent(email, forKey: .email)
@@ -230,7 +249,8 @@ extension ClientEnvelope: Codable {
             try c.encode(conversationId, forKey: .conversationId)
             try c.encode(score, forKey: .score)
             try c.encodeIfPresent(comment, forKey: .comment)
-        case .leaveOfflineMessage(let clientId, let departmentId, let name, let email, let body):
+        case .leaveOfflineMessage(let clientId, let departmentId, let name, let email, let body, let form):
+            try c.encodeIfPresent(form, forKey: .form)
             try c.encode(clientId, forKey: .clientId)
             try c.encodeIfPresent(departmentId, forKey: .departmentId)
             try c.encodeIfPresent(name, forKey: .name)

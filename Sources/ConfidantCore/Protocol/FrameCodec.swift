@@ -68,7 +68,8 @@ public enum FrameCodec {
             guard resume.allSatisfy({ $0.afterSeq >= 0 }) else { throw ConfidantError(.invalidFrame, "afterSeq must not be negative.") }
             if let token, token.utf8.count > 1024 { throw ConfidantError(.invalidFrame, "The token is too long.") }
             return .hello(protocolVersion: version, token: token, resume: resume)
-        case .openConversation(let departmentId, let name, let email, let pageUrl, let language, let consent):
+        case .openConversation(let departmentId, let name, let email, let pageUrl, let language, let consent, let form):
+            try validate(form)
             let name = try name.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "name") }
             let email = try email.map { (e) throws(ConfidantError) in try TextRules.email(e) }
             if let pageUrl {
@@ -80,7 +81,8 @@ public enum FrameCodec {
                     language.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
                 else { throw ConfidantError(.invalidFrame, "The language must be a tag such as en or hu-HU.") }
             }
-            return .openConversation(departmentId: departmentId, name: name, email: email, pageUrl: pageUrl, language: language, consent: consent)
+            return .openConversation(
+                departmentId: departmentId, name: name, email: email, pageUrl: pageUrl, language: language, consent: consent, form: form)
         case .sendMessage(let conversationId, let clientId, let body, let visibility):
             return .sendMessage(
                 conversationId: conversationId,
@@ -102,17 +104,25 @@ public enum FrameCodec {
                 try TextRules.messageBody(c, maxCharacters: Limits.maxCommentCharacters, field: "comment")
             }
             return .rate(conversationId: conversationId, score: score, comment: comment)
-        case .leaveOfflineMessage(let clientId, let departmentId, let name, let email, let body):
+        case .leaveOfflineMessage(let clientId, let departmentId, let name, let email, let body, let form):
+            try validate(form)
             return .leaveOfflineMessage(
                 clientId: try TextRules.clientToken(clientId, field: "clientId"),
                 departmentId: departmentId,
                 name: try name.map { (n) throws(ConfidantError) in try TextRules.singleLine(n, field: "name") },
                 email: try email.map { (e) throws(ConfidantError) in try TextRules.email(e) },
-                body: try TextRules.messageBody(body)
+                body: try TextRules.messageBody(body),
+                form: form
             )
         case .ping, .typing, .setAvailability, .accept, .close, .watch, .unwatch:
             return frame
         }
+    }
+
+    private static func validate(_ form: FormSignals?) throws(ConfidantError) {
+        guard let form else { return }
+        if let honeypot = form.honeypot, honeypot.utf8.count > 1000 { throw ConfidantError(.invalidFrame, "form.honeypot is too long.") }
+        if let fillMs = form.fillMs, fillMs < 0 { throw ConfidantError(.invalidFrame, "form.fillMs must not be negative.") }
     }
 
     /// Encodes a server frame as compact JSON text.

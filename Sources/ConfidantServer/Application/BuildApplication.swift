@@ -32,6 +32,7 @@ public func buildApplication(
     let identities = VisitorIdentityTokens(masterKey: runtime.masterKey)
     let addresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies.compactMap(NetworkRange.init))
     let limiter = RateLimiter(rates: configuration.rateLimits)
+    let spam = SpamGuard(database: database, linksPerMessage: configuration.linksPerMessage, minimumFillTime: configuration.formMinimumFillMs)
     let caps = ConnectionCaps(total: configuration.socketsTotal, perAddress: configuration.socketsPerAddress, perVisitor: configuration.socketsPerVisitor)
 
     // HTTP routes. Middleware applies to the routes added after it.
@@ -73,13 +74,14 @@ public func buildApplication(
     APITokenController(authenticator: authenticator).addRoutes(to: api)
     ReportController(database: database).addRoutes(to: api)
     cspReports.addRoutes(to: api)
+    BlocklistController(database: database, chat: chat, spam: spam).addRoutes(to: api)
 
     // WebSocket endpoints.
     let sessions = SocketSession(
         chat: chat, visitorTokens: visitorTokens, origins: origins,
         settings: RealtimeSettings(
             helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit, pingInterval: configuration.pingInterval),
-        audit: audit, limiter: limiter, caps: caps, logger: logger
+        audit: audit, limiter: limiter, caps: caps, spam: spam, logger: logger
     )
     // The handshake decides the endpoint. Staff sockets need a complete session (every factor
     // done), from an allowed network and, when a browser sends Origin, Confidant's own origin

@@ -4,6 +4,8 @@ import ConfidantCore
 struct VisitorIdentity: Sendable, Equatable {
     let visitorID: VisitorID
     let siteID: SiteID
+    /// Whether the site's backend signed who this visitor is (known once `hello` read the visitor).
+    var verified = false
 }
 
 /// A signed-in staff member, as loaded when their session (or API token) was checked.

@@ -61,6 +61,10 @@ public struct ConfidantConfiguration: Sendable {
     public var socketsPerAddress = 200
     /// WebSockets open at once for one visitor.
     public var socketsPerVisitor = 10
+    /// Links allowed in one message of a visitor whose identity the site did not sign.
+    public var linksPerMessage = 2
+    /// A pre-chat or offline form sent sooner than this after it appeared is refused (a bot).
+    public var formMinimumFillMs = 1500
     /// Log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
     /// This process's id among nodes sharing a database.
@@ -105,6 +109,8 @@ public struct ConfidantConfiguration: Sendable {
         socketsTotal = reader.int(forKey: "limits.socketsTotal", default: socketsTotal)
         socketsPerAddress = reader.int(forKey: "limits.socketsPerAddress", default: socketsPerAddress)
         socketsPerVisitor = reader.int(forKey: "limits.socketsPerVisitor", default: socketsPerVisitor)
+        linksPerMessage = reader.int(forKey: "limits.linksPerMessage", default: linksPerMessage)
+        formMinimumFillMs = reader.int(forKey: "limits.formMinimumFillMs", default: formMinimumFillMs)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
             throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical (got '\(level)').")
@@ -161,6 +167,8 @@ public struct ConfidantConfiguration: Sendable {
         where value < 1 {
             throw ConfigurationError("\(name) must be at least 1.")
         }
+        guard linksPerMessage >= 0 else { throw ConfigurationError("limits.linksPerMessage must not be negative.") }
+        guard (0...60_000).contains(formMinimumFillMs) else { throw ConfigurationError("limits.formMinimumFillMs must be 0–60000.") }
         guard presenceTTL > heartbeatInterval else { throw ConfigurationError("realtime.presenceTtlSeconds must exceed realtime.heartbeatSeconds.") }
         for (name, value) in [
             ("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),

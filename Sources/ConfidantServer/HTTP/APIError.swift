@@ -13,11 +13,11 @@ struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status {
         switch error.code {
         case .invalidJSON, .invalidFrame, .unknownFrameType, .binaryNotSupported, .unsupportedProtocol, .helloRequired, .invalidRequest,
-            .messageTooLong, .emptyMessage, .consentRequired, .weakPassword:
+            .messageTooLong, .emptyMessage, .consentRequired, .weakPassword, .duplicateMessage, .tooManyLinks:
             .badRequest
         case .payloadTooLarge: .contentTooLarge
         case .unauthenticated, .invalidCredentials, .invalidIdentityToken: .unauthorized
-        case .forbidden, .crossOrigin, .csrfTokenInvalid, .networkNotAllowed, .identityRequired: .forbidden
+        case .forbidden, .crossOrigin, .csrfTokenInvalid, .networkNotAllowed, .identityRequired, .chatUnavailable: .forbidden
         case .tooManyAttempts, .rateLimited, .tooManyConnections: .tooManyRequests
         case .notFound, .conversationNotFound: .notFound
         case .invalidState, .conflict, .clientIDReused, .alreadyRated, .noAgentsOnline, .agentUnavailable, .limitReached, .selfLockout: .conflict

@@ -282,9 +282,23 @@ enum Schema {
         ]
     }
 
-    /// Standing up to attack (issue #6): the browsers' reports of Content-Security-Policy violations.
+    /// Standing up to attack (issue #6): the browsers' reports of Content-Security-Policy
+    /// violations, and each site's blocklist.
     static let protection = Migration(version: 4, name: "protection") { _ in
         [
+            """
+            CREATE TABLE blocklist_entries (
+                id TEXT PRIMARY KEY,
+                site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                value TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                created_by TEXT,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT
+            )
+            """,
+            "CREATE INDEX blocklist_entries_by_site ON blocklist_entries (site_id)",
             """
             CREATE TABLE csp_reports (
                 id TEXT PRIMARY KEY,

@@ -46,6 +46,7 @@ struct SocketSession: Sendable {
     let audit: AuditLog
     let limiter: RateLimiter
     let caps: ConnectionCaps
+    let spam: SpamGuard
     let logger: Logger
     /// A socket whose frames are refused by rate limits this many times in a row is closed (1008).
     static let strikesBeforeClose = 20
@@ -76,6 +77,20 @@ struct SocketSession: Sendable {
                     return
                 }
                 _ = socket.strike(false)
+                if case .visitor(let visitor) = principal {
+                    do {
+                        if let refusal = try await spam.check(envelope.frame, from: visitor, address: socket.endpoint.address) {
+                            reply(.error(refusal, conversationId: envelope.frame.conversationId), ref: envelope.ref, on: connection)
+                            return
+                        }
+                    } catch {
+                        logger.error("The spam check failed", metadata: ["error": "\(error)"])
+                        reply(
+                            .error(ConfidantError(.internalError, "The server could not check this frame; nothing was stored.")), ref: envelope.ref,
+                            on: connection)
+                        return
+                    }
+                }
                 await handle(envelope, from: principal, address: socket.endpoint.staffAddress, on: connection)
             } else if case .hello(let version, let token, let resume) = envelope.frame {
                 if let principal = await hello(
@@ -115,7 +130,8 @@ struct SocketSession: Sendable {
             let topics: [Topic]
             switch endpoint {
             case .visitor(let origin, _):
-                guard let token, let visitor = visitorTokens.verify(token), try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) }) != nil
+                guard let token, var visitor = visitorTokens.verify(token),
+                    let record = try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) })
                 else {
                     refuse(
                         ConfidantError(.unauthenticated, "The visitor token is missing, expired or invalid; ask for a new one."), ref: ref,
@@ -130,7 +146,8 @@ struct SocketSession: Sendable {
                         on: connection)
                     return nil
                 }
-                if site.requireVerified != 0, try await chat.database.read({ try await $0.visitor(id: visitor.visitorID) })?.externalIdHash == nil {
+                visitor.verified = record.externalIdHash != nil
+                if site.requireVerified != 0, !visitor.verified {
                     refuse(
                         ConfidantError(.identityRequired, "This site's chat is for signed-in customers only; sign in on the site first."), ref: ref,
                         code: CloseCode.unauthenticated, on: connection)
@@ -261,12 +278,12 @@ struct SocketSession: Sendable {
             case (.unwatch(let id), .staff):
                 await chat.hub.unsubscribe(connection, from: .conversation(id))
                 respond(.ok)
-            case (.openConversation(let department, let name, let email, let pageURL, let language, let consent), .visitor(let visitor)):
+            case (.openConversation(let department, let name, let email, let pageURL, let language, let consent, _), .visitor(let visitor)):
                 try await chat.openConversation(
                     visitor, department: department, name: name, email: email, pageURL: pageURL, language: language, consent: consent, reply: respond)
             case (.rate(let id, let score, let comment), .visitor(let visitor)):
                 try await chat.rate(visitor, conversation: id, score: score, comment: comment, reply: respond)
-            case (.leaveOfflineMessage(let clientId, let department, let name, let email, let body), .visitor(let visitor)):
+            case (.leaveOfflineMessage(let clientId, let department, let name, let email, let body, _), .visitor(let visitor)):
                 try await chat.leaveOfflineMessage(visitor, clientId: clientId, department: department, name: name, email: email, body: body, reply: respond)
             case (.setAvailability(let availability), .staff(let staff)):
                 try await chat.setAvailability(staff, availability, reply: respond)

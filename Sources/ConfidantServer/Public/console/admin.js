@@ -132,6 +132,7 @@ function siteCard(site, store) {
     el('div', { class: 'checks' }, el('label', { for: preChat.id }, preChat, 'Pre-chat form'), el('label', { for: askName.id }, askName, 'ask name'),
       el('label', { for: askEmail.id }, askEmail, 'ask e-mail'), el('label', { for: consent.id }, consent, 'Require consent')),
     field('Privacy policy link', policy),
+    blocklistSection(site),
     el('div', { class: 'stack' }, el('strong', { text: 'Verified visitors' }),
       el('div', { class: 'checks' }, el('label', { for: verified.id }, verified, 'Only visitors signed in on the site may chat')),
       el('div', { class: 'inline' }, rotate, secretLine)),
@@ -140,6 +141,43 @@ function siteCard(site, store) {
     el('div', { class: 'inline' }, el('button', { class: 'primary', type: 'submit', text: 'Save site' }),
       el('button', { class: 'danger', type: 'button', onclick: () => { if (confirm(`Delete ${site.name} and all its conversations?`)) attempt(() => api('DELETE', `/v1/sites/${site.id}`), 'Deleted.'); }, text: 'Delete site' }),
       el('span', { class: 'hint', text: `Widget key ${site.widgetKey}` })));
+}
+
+/** A site's blocklist: addresses and networks, visitor ids, and message patterns, with expiry. */
+function blocklistSection(site) {
+  const id = (suffix) => `site-${site.id.slice(0, 8)}-block-${suffix}`;
+  const body = el('div', { class: 'stack', id: id('list') });
+  const kind = el('select', { id: id('kind') }, [['address', 'Address or network'], ['pattern', 'Words (* = anything)'], ['visitor', 'Visitor id']].map(([value, label]) => el('option', { value, text: label })));
+  const value = el('input', { type: 'text', id: id('value'), placeholder: '203.0.113.0/24, *casino*, or a visitor id' });
+  const hours = el('input', { type: 'number', id: id('hours'), min: '1', max: '87600', placeholder: 'forever' });
+  // Changes here do not touch the directory: reload only this list (the page stays as it is).
+  const change = async (action, notice) => {
+    lines.error.textContent = lines.notice.textContent = '';
+    try {
+      await action();
+      lines.notice.textContent = notice;
+      await load();
+    } catch (failure) {
+      lines.error.textContent = failure.message;
+    }
+  };
+  const load = async () => {
+    const { items } = await api('GET', `/v1/sites/${site.id}/blocklist`);
+    replace(body, items.length
+      ? el('table', {}, el('tbody', {}, items.map((entry) => el('tr', {},
+        el('td', { text: entry.kind }), el('td', {}, el('code', { text: entry.value })), el('td', { text: entry.reason }),
+        el('td', { text: entry.expiresAt ? `until ${new Date(entry.expiresAt).toLocaleString()}` : 'no expiry' }),
+        el('td', {}, el('button', { class: 'secondary', type: 'button', text: 'Remove', onclick: () => change(() => api('DELETE', `/v1/sites/${site.id}/blocklist/${entry.id}`), 'Removed.') }))))))
+      : el('p', { class: 'empty', text: 'Nobody is blocked.' }));
+  };
+  const add = () => change(() => api('POST', `/v1/sites/${site.id}/blocklist`, {
+    kind: kind.value, value: value.value, reason: 'Added in the console', expiresInHours: hours.value ? Number(hours.value) : undefined,
+  }), 'Blocked.');
+  const open = el('button', { class: 'secondary', type: 'button', id: id('open'), text: 'Show blocklist', onclick: () => { open.remove(); load(); } });
+  return el('div', { class: 'stack' }, el('strong', { text: 'Blocklist' }),
+    el('p', { class: 'hint', text: 'Blocked visitors are told only that chat is not available; nothing of theirs is stored.' }),
+    el('div', { class: 'grid' }, field('Block', kind), field('Value', value), field('Hours (empty: until removed)', hours)),
+    el('div', { class: 'inline' }, el('button', { class: 'secondary', type: 'button', id: id('add'), text: 'Block', onclick: add }), open), body);
 }
 
 // MARK: Departments

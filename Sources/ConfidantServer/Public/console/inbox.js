@@ -477,6 +477,7 @@ export class Inbox {
     const actions = closed
       ? [el('button', { class: 'secondary', type: 'button', onclick: () => this.dismiss(summary.id), text: 'Done' })]
       : [el('button', { class: 'secondary', type: 'button', onclick: () => this.openTransfer(), title: 'Transfer (Alt+T)' }, icon('transfer', 16), 'Transfer'),
+        el('button', { class: 'secondary', type: 'button', id: 'ban-visitor', onclick: () => this.banVisitor(summary), title: 'Ban this visitor for 30 days' }, 'Ban'),
         el('button', { class: 'danger', type: 'button', onclick: () => this.closeConversation(), title: 'Close (Alt+W)' }, icon('check', 16), 'Close')];
     this.ui.messages = el('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' });
     this.ui.typing = el('div', { class: 'typing', 'aria-live': 'polite' });
@@ -496,6 +497,16 @@ export class Inbox {
     this.renderMessages();
     this.renderTyping();
     this.renderDetails(summary);
+  }
+
+  /** Bans the visitor for 30 days (abuse, spam): the conversation closes and they cannot chat. */
+  async banVisitor(summary) {
+    if (!confirm(`Ban ${visitorName(summary)} for 30 days? The conversation closes and they cannot start another.`)) return;
+    try {
+      await api('POST', `/v1/conversations/${summary.id}/ban`, { reason: `Banned by ${this.store.me.displayName}`, days: 30 });
+    } catch (error) {
+      if (this.ui?.error) this.ui.error.textContent = error.message;
+    }
   }
 
   buildComposer(conversation) {

@@ -307,7 +307,8 @@ document.addEventListener('visibilitychange', markRead);
 
 async function startConversation(firstMessage) {
   const settings = state.config.settings;
-  const payload = { type: 'conversation.open', language: state.lang };
+  // The fill time counts only when there was a form to fill (the pre-chat fields).
+  const payload = { type: 'conversation.open', language: state.lang, form: formSignals(ui.startTrap, ui.name || ui.email ? state.startShownAt : null) };
   if (state.pageUrl) payload.pageUrl = state.pageUrl;
   const name = ui.name?.value.trim();
   const email = ui.email?.value.trim();
@@ -331,7 +332,7 @@ async function startConversation(firstMessage) {
       setView('offline');
       if (ui.offlineBody) ui.offlineBody.value = firstMessage;
     } else {
-      showError(error.code === 'invalid_request' || error.code === 'invalid_frame' ? error.message : t('errorGeneric'));
+      showError(refusal(error) ?? (error.code === 'invalid_request' || error.code === 'invalid_frame' ? error.message : t('errorGeneric')));
     }
     return false;
   }
@@ -353,8 +354,14 @@ function send(body) {
     const entry = state.pending.get(clientId);
     if (entry) entry.status = 'failed';
     renderMessages();
-    showError(error.message);
+    showError(refusal(error) ?? error.message);
   });
+}
+
+/** The visitor's own words for a refusal by the spam rules, or null for other errors. */
+function refusal(error) {
+  const keys = { chat_unavailable: 'chatUnavailable', duplicate_message: 'duplicateMessage', too_many_links: 'tooManyLinks', rate_limited: 'slowDown' };
+  return keys[error?.code] ? t(keys[error.code]) : null;
 }
 
 async function submitComposer() {
@@ -403,14 +410,14 @@ async function leaveOfflineMessage(event) {
   event.preventDefault();
   const body = ui.offlineBody.value.trim();
   if (!body) return;
-  const frame = { type: 'offline.leave', clientId: crypto.randomUUID(), body };
+  const frame = { type: 'offline.leave', clientId: crypto.randomUUID(), body, form: formSignals(ui.offlineTrap, state.offlineShownAt) };
   if (ui.offlineName.value.trim()) frame.name = ui.offlineName.value.trim();
   if (ui.offlineEmail.value.trim()) frame.email = ui.offlineEmail.value.trim();
   try {
     await state.socket.request(frame);
     setView('offline-sent');
   } catch (error) {
-    showError(error.code === 'invalid_request' ? error.message : t('errorGeneric'));
+    showError(refusal(error) ?? (error.code === 'invalid_request' ? error.message : t('errorGeneric')));
   }
 }
 
@@ -546,8 +553,22 @@ function renderBody() {
   }
 }
 
+/** A field people never see (hidden from screen readers too) that naive bots fill in. */
+function honeypot(id) {
+  return el('input', { type: 'text', id, name: 'website', class: 'trap', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true' });
+}
+
+/** What the server uses to tell a person from a bot: the trap's value and the time taken. */
+function formSignals(trap, shownAt) {
+  const signals = { honeypot: trap?.value ?? '' };
+  if (shownAt !== null && shownAt !== undefined) signals.fillMs = Math.max(0, Math.round(performance.now() - shownAt));
+  return signals;
+}
+
 function renderStart() {
   const settings = state.config.settings;
+  state.startShownAt = performance.now();
+  ui.startTrap = honeypot('start-website');
   const parts = [
     el('p', { class: 'greeting', text: settings.greeting || t('greeting') }),
     safetyNote(),
@@ -571,13 +592,16 @@ function renderStart() {
       el('span', {}, t('consentText'), ' ',
         el('a', { href: policy, target: '_blank', rel: 'noopener noreferrer nofollow', class: 'link', text: t('privacyPolicy') }), '.')));
   }
-  if (form.childElementCount) parts.push(form);
+  form.append(ui.startTrap);
+  parts.push(form);
   ui.error = el('p', { class: 'error', role: 'alert' });
   parts.push(ui.error);
   replace(ui.body, parts);
 }
 
 function renderOffline() {
+  state.offlineShownAt = performance.now();
+  ui.offlineTrap = honeypot('offline-website');
   ui.offlineName = el('input', { type: 'text', id: 'offline-name', autocomplete: 'name', maxlength: '100', placeholder: t('namePlaceholder') });
   ui.offlineEmail = el('input', { type: 'email', id: 'offline-email', autocomplete: 'email', maxlength: '254', placeholder: t('emailPlaceholder') });
   ui.offlineBody = el('textarea', { id: 'offline-body', rows: '4', maxlength: '4000', required: true, placeholder: t('messagePlaceholder') });
@@ -589,6 +613,7 @@ function renderOffline() {
       el('label', { class: 'field', for: 'offline-name' }, t('nameLabel'), ui.offlineName),
       el('label', { class: 'field', for: 'offline-email' }, t('emailLabel'), ui.offlineEmail),
       el('label', { class: 'field', for: 'offline-body' }, t('messageLabel'), ui.offlineBody),
+      ui.offlineTrap,
       ui.error,
       el('button', { class: 'primary', type: 'submit', text: t('offlineSend') })));
 }

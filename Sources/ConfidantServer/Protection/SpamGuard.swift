@@ -78,7 +78,7 @@ final class SpamGuard: Sendable {
     static let cacheLifetime: Int64 = 2_000
 
     private let cache = Mutex<[SiteID: (entries: [BlocklistRecord], loadedAt: Int64)]>([:])
-    private let recent = Mutex<[VisitorID: [(digest: SHA256Digest, at: Int64)]]>([:])
+    private let recent = Mutex<[VisitorID: [(digest: SHA256Digest, clientId: String, at: Int64)]]>([:])
 
     init(database: any Database, linksPerMessage: Int, minimumFillTime: Int) {
         self.database = database
@@ -90,16 +90,16 @@ final class SpamGuard: Sendable {
 
     /// The error to refuse `frame` of `visitor` from `address` with, or nil to let it through.
     func check(_ frame: ClientFrame, from visitor: VisitorIdentity, address: String) async throws -> ConfidantError? {
-        let body: String?
+        let message: (body: String, clientId: String)?
         switch frame {
         case .openConversation(_, _, _, _, _, _, let form):
             if refusesForm(form) { return Self.unavailable }
-            body = nil
-        case .leaveOfflineMessage(_, _, _, _, let text, let form):
+            message = nil
+        case .leaveOfflineMessage(let clientId, _, _, _, let text, let form):
             if refusesForm(form) { return Self.unavailable }
-            body = text
-        case .sendMessage(_, _, let text, _):
-            body = text
+            message = (text, clientId)
+        case .sendMessage(_, let clientId, let text, _):
+            message = (text, clientId)
         default:
             return nil
         }
@@ -108,15 +108,15 @@ final class SpamGuard: Sendable {
             switch entry.blockKind {
             case .address?: if NetworkRange(entry.value)?.contains(address) == true { return Self.unavailable }
             case .visitor?: if entry.value == visitor.visitorID.rawValue { return Self.unavailable }
-            case .pattern?: if let body, Self.matches(pattern: entry.value, in: body) { return Self.unavailable }
+            case .pattern?: if let message, Self.matches(pattern: entry.value, in: message.body) { return Self.unavailable }
             case nil: continue
             }
         }
-        guard let body else { return nil }
-        if !visitor.verified, Self.links(in: body) > linksPerMessage {
+        guard let message else { return nil }
+        if !visitor.verified, Self.links(in: message.body) > linksPerMessage {
             return ConfidantError(.tooManyLinks, "At most \(linksPerMessage) links in one message.")
         }
-        if isDuplicate(body, from: visitor.visitorID) {
+        if isDuplicate(message.body, clientId: message.clientId, from: visitor.visitorID) {
             return ConfidantError(.duplicateMessage, "You already sent this message.")
         }
         return nil
@@ -144,14 +144,17 @@ final class SpamGuard: Sendable {
         return false
     }
 
-    /// Records the message and says whether the same text came from this visitor within the window.
-    private func isDuplicate(_ body: String, from visitor: VisitorID) -> Bool {
+    /// Records the message and says whether the same text came from this visitor within the
+    /// window under another client id. A resend with the same client id is not a duplicate: it
+    /// is the client retrying, and the chat answers it with the original acknowledgement.
+    private func isDuplicate(_ body: String, clientId: String, from visitor: VisitorID) -> Bool {
         let now = nowMillis()
         let digest = SHA256.hash(data: Data(body.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ").utf8))
         return recent.withLock { recent in
             var kept = (recent[visitor] ?? []).filter { now - $0.at < Self.duplicateWindow }
-            let seen = kept.contains { $0.digest == digest }
-            if !seen { kept.append((digest, now)) }
+            let earlier = kept.first { $0.digest == digest }
+            let seen = earlier != nil && earlier?.clientId != clientId
+            if earlier == nil { kept.append((digest, clientId, now)) }
             recent[visitor] = Array(kept.suffix(20))
             if recent.count > 50_000 { recent = recent.filter { !$0.value.isEmpty && now - $0.value.last!.at < Self.duplicateWindow } }
             return seen

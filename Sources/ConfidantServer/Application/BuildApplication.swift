@@ -21,19 +21,22 @@ public func buildApplication(
         logger: logger
     )
     let audit = AuditLog(database: database, logger: logger)
+    let metrics = ProtectionMetrics()
     let authenticator = try await StaffAuthenticator(
         database: database, hasher: PasswordHasher(cost: configuration.bcryptCost),
         settings: SessionSettings(idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout), hub: hub,
-        audit: audit, policies: SecurityPolicyStore(database: database), vault: TwoFactorVault(masterKey: runtime.masterKey)
+        audit: audit, policies: SecurityPolicyStore(database: database), vault: TwoFactorVault(masterKey: runtime.masterKey), metrics: metrics
     )
     let origins = OriginPolicy(publicOrigin: configuration.publicOrigin, database: database)
     let cookie = SessionCookie(secure: configuration.isSecure)
     let visitorTokens = VisitorTokens(masterKey: runtime.masterKey, lifetime: configuration.visitorTokenLifetime)
     let identities = VisitorIdentityTokens(masterKey: runtime.masterKey)
     let addresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies.compactMap(NetworkRange.init))
-    let limiter = RateLimiter(rates: configuration.rateLimits)
-    let spam = SpamGuard(database: database, linksPerMessage: configuration.linksPerMessage, minimumFillTime: configuration.formMinimumFillMs)
-    let caps = ConnectionCaps(total: configuration.socketsTotal, perAddress: configuration.socketsPerAddress, perVisitor: configuration.socketsPerVisitor)
+    let limiter = RateLimiter(rates: configuration.rateLimits, metrics: metrics)
+    let spam = SpamGuard(
+        database: database, linksPerMessage: configuration.linksPerMessage, minimumFillTime: configuration.formMinimumFillMs, metrics: metrics)
+    let caps = ConnectionCaps(
+        total: configuration.socketsTotal, perAddress: configuration.socketsPerAddress, perVisitor: configuration.socketsPerVisitor, metrics: metrics)
 
     // HTTP routes. Middleware applies to the routes added after it.
     let router = Router(context: AppRequestContext.self)
@@ -128,6 +131,9 @@ public func buildApplication(
     )
     app.addServices(runtime.services)
     app.addServices(PresenceService(chat: chat), AccessSweeper(authenticator: authenticator, interval: .seconds(60)))
+    if let port = configuration.metricsPort {
+        app.addServices(metrics.metricsApplication(host: configuration.metricsHost, port: port, logger: logger))
+    }
     if let tls {
         app.addServices(TLSReloadService(contexts: tls, logger: logger))
         if let port = configuration.tlsRedirectPort {

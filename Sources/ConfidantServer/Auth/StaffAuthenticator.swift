@@ -42,14 +42,16 @@ final class StaffAuthenticator: Sendable {
     let policies: SecurityPolicyStore
     private let vault: TwoFactorVault
     private let passwordPolicy: PasswordPolicy
+    private let metrics: ProtectionMetrics?
     private let dummyHash: String
     /// Sessions are touched at most this often, to avoid a write per request.
     private static let touchInterval: Int64 = 60_000
 
     init(
         database: any Database, hasher: PasswordHasher, settings: SessionSettings, hub: Hub, audit: AuditLog, policies: SecurityPolicyStore,
-        vault: TwoFactorVault, passwordPolicy: PasswordPolicy = .standard
+        vault: TwoFactorVault, metrics: ProtectionMetrics? = nil, passwordPolicy: PasswordPolicy = .standard
     ) async throws {
+        self.metrics = metrics
         self.database = database
         self.hasher = hasher
         self.settings = settings
@@ -89,6 +91,7 @@ final class StaffAuthenticator: Sendable {
         let matches = try await hasher.verify(password, hash: agent?.passwordHash ?? dummyHash)
         guard let agent, matches, agent.isActive else {
             let blocked = try await throttle.recordFailure(keys)
+            metrics?.signInFailed(startingLockout: !blocked.isEmpty)
             var event = AuditEvent(actorKind: .anonymous, action: "auth.login", address: address, outcome: .failure)
             event.targetKind = agent == nil ? nil : "agent"
             event.targetId = agent?.id
@@ -145,6 +148,7 @@ final class StaffAuthenticator: Sendable {
 
     private func failSecondFactor(_ agent: AgentRecord, keys: [(LoginThrottle.Rule, String)], address: String, reason: String) async throws -> Never {
         let blocked = try await throttle.recordFailure(keys)
+        metrics?.signInFailed(startingLockout: !blocked.isEmpty)
         await audit.record(
             AuditEvent(actorKind: .staff, actorId: agent.id, action: "auth.second_factor", address: address, outcome: .failure, details: ["method": reason]))
         if !blocked.isEmpty {

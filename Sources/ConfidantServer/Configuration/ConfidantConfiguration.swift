@@ -65,6 +65,10 @@ public struct ConfidantConfiguration: Sendable {
     public var linksPerMessage = 2
     /// A pre-chat or offline form sent sooner than this after it appeared is refused (a bot).
     public var formMinimumFillMs = 1500
+    /// The port of the Prometheus metrics listener (`GET /metrics`); nil: no listener.
+    public var metricsPort: Int?
+    /// The address the metrics listener binds to.
+    public var metricsHost = "127.0.0.1"
     /// Log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
     /// This process's id among nodes sharing a database.
@@ -111,6 +115,8 @@ public struct ConfidantConfiguration: Sendable {
         socketsPerVisitor = reader.int(forKey: "limits.socketsPerVisitor", default: socketsPerVisitor)
         linksPerMessage = reader.int(forKey: "limits.linksPerMessage", default: linksPerMessage)
         formMinimumFillMs = reader.int(forKey: "limits.formMinimumFillMs", default: formMinimumFillMs)
+        metricsPort = reader.int(forKey: "metrics.port")
+        metricsHost = reader.string(forKey: "metrics.host", default: metricsHost)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
             throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical (got '\(level)').")
@@ -169,6 +175,9 @@ public struct ConfidantConfiguration: Sendable {
         }
         guard linksPerMessage >= 0 else { throw ConfigurationError("limits.linksPerMessage must not be negative.") }
         guard (0...60_000).contains(formMinimumFillMs) else { throw ConfigurationError("limits.formMinimumFillMs must be 0–60000.") }
+        if let metricsPort, !(1...65535).contains(metricsPort) || metricsPort == port {
+            throw ConfigurationError("metrics.port must be 1–65535 and differ from http.port.")
+        }
         guard presenceTTL > heartbeatInterval else { throw ConfigurationError("realtime.presenceTtlSeconds must exceed realtime.heartbeatSeconds.") }
         for (name, value) in [
             ("auth.sessionIdleMinutes", sessionIdleTimeout), ("auth.sessionAbsoluteHours", sessionAbsoluteTimeout),
@@ -219,6 +228,7 @@ public struct ConfidantConfiguration: Sendable {
             ("keys.masterKey", masterKeyBase64 == nil ? "file \(masterKeyFile ?? dataDirectory + "/master.key")" : "<redacted> (environment)"),
             ("http.trustedProxies", trustedProxies.isEmpty ? "none" : trustedProxies.joined(separator: ",")),
             ("tls", servesTLS ? "on (\(tlsCertificateFile!))\(tlsRedirectPort.map { ", http://…:\($0) redirects" } ?? "")" : "off"),
+            ("metrics", metricsPort.map { "http://\(metricsHost):\($0)/metrics" } ?? "off"),
             ("node.id", nodeID), ("log.level", logLevel.rawValue),
         ]
     }

@@ -17,39 +17,49 @@ final class ConnectionCaps: Sendable {
     }
 
     private let counts = Mutex(Counts())
+    private let metrics: ProtectionMetrics?
 
-    init(total: Int, perAddress: Int, perVisitor: Int) {
+    init(total: Int, perAddress: Int, perVisitor: Int, metrics: ProtectionMetrics? = nil) {
         self.total = total
         self.perAddress = perAddress
         self.perVisitor = perVisitor
+        self.metrics = metrics
     }
 
     /// Counts a new socket from `address`; false (and nothing counted) when a cap is reached.
     func admit(address: String) -> Bool {
-        counts.withLock { counts in
-            guard counts.total < total, counts.byAddress[address, default: 0] < perAddress else { return false }
+        let (refused, open) = counts.withLock { counts -> (String?, Int) in
+            if counts.total >= total { return ("total", counts.total) }
+            if counts.byAddress[address, default: 0] >= perAddress { return ("address", counts.total) }
             counts.total += 1
             counts.byAddress[address, default: 0] += 1
-            return true
+            return (nil, counts.total)
         }
+        if let refused { metrics?.connectionRefused(refused) }
+        metrics?.socketsOpen(open)
+        return refused == nil
     }
 
     /// Forgets a socket from `address` that closed.
     func release(address: String) {
-        counts.withLock { counts in
+        let open = counts.withLock { counts in
             counts.total -= 1
             let left = counts.byAddress[address, default: 1] - 1
             counts.byAddress[address] = left > 0 ? left : nil
+            return counts.total
         }
+        metrics?.socketsOpen(open)
     }
 
     /// Counts a socket of `visitor`; false (and nothing counted) at the cap.
     func admit(visitor: VisitorID) -> Bool {
-        counts.withLock { counts in
+        let admitted = counts.withLock { counts in
             guard counts.byVisitor[visitor, default: 0] < perVisitor else { return false }
             counts.byVisitor[visitor, default: 0] += 1
             return true
         }
+        if !admitted { metrics?.connectionRefused("visitor") }
+        return admitted
     }
 
     /// Forgets a socket of `visitor` that closed.

@@ -102,10 +102,12 @@ public final class RateLimiter: Sendable {
 
     private let rates: [LimitRule: Rate]
     private let buckets = Mutex<[Key: Bucket]>([:])
+    private let metrics: ProtectionMetrics?
 
-    /// A limiter with these rates (rules left out use their defaults).
-    public init(rates: [LimitRule: Rate] = [:]) {
+    /// A limiter with these rates (rules left out use their defaults), counting refusals in `metrics`.
+    public init(rates: [LimitRule: Rate] = [:], metrics: ProtectionMetrics? = nil) {
         self.rates = Dictionary(uniqueKeysWithValues: LimitRule.allCases.map { ($0, rates[$0] ?? $0.defaultRate) })
+        self.metrics = metrics
     }
 
     /// The rate in force for a rule.
@@ -130,6 +132,7 @@ public final class RateLimiter: Sendable {
                 return nil
             }
             buckets[key] = bucket
+            metrics?.rateLimited(rule)
             return .milliseconds(Int64(((1 - bucket.tokens) / perSecond * 1000).rounded(.up)))
         }
     }

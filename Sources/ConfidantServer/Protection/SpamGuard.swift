@@ -80,46 +80,55 @@ final class SpamGuard: Sendable {
     private let cache = Mutex<[SiteID: (entries: [BlocklistRecord], loadedAt: Int64)]>([:])
     private let recent = Mutex<[VisitorID: [(digest: SHA256Digest, clientId: String, at: Int64)]]>([:])
 
-    init(database: any Database, linksPerMessage: Int, minimumFillTime: Int) {
+    private let metrics: ProtectionMetrics?
+
+    init(database: any Database, linksPerMessage: Int, minimumFillTime: Int, metrics: ProtectionMetrics? = nil) {
         self.database = database
         self.linksPerMessage = linksPerMessage
         self.minimumFillTime = minimumFillTime
+        self.metrics = metrics
     }
 
     static let unavailable = ConfidantError(.chatUnavailable, "Chat is not available right now.")
 
     /// The error to refuse `frame` of `visitor` from `address` with, or nil to let it through.
     func check(_ frame: ClientFrame, from visitor: VisitorIdentity, address: String) async throws -> ConfidantError? {
+        let (refusal, reason) = try await decide(frame, from: visitor, address: address)
+        if let reason { metrics?.spamRefused(reason) }
+        return refusal
+    }
+
+    private func decide(_ frame: ClientFrame, from visitor: VisitorIdentity, address: String) async throws -> (ConfidantError?, String?) {
         let message: (body: String, clientId: String)?
         switch frame {
         case .openConversation(_, _, _, _, _, _, let form):
-            if refusesForm(form) { return Self.unavailable }
+            if refusesForm(form) { return (Self.unavailable, "form") }
             message = nil
         case .leaveOfflineMessage(let clientId, _, _, _, let text, let form):
-            if refusesForm(form) { return Self.unavailable }
+            if refusesForm(form) { return (Self.unavailable, "form") }
             message = (text, clientId)
         case .sendMessage(_, let clientId, let text, _):
             message = (text, clientId)
         default:
-            return nil
+            return (nil, nil)
         }
         let entries = try await blocklist(of: visitor.siteID)
         for entry in entries {
             switch entry.blockKind {
-            case .address?: if NetworkRange(entry.value)?.contains(address) == true { return Self.unavailable }
-            case .visitor?: if entry.value == visitor.visitorID.rawValue { return Self.unavailable }
-            case .pattern?: if let message, Self.matches(pattern: entry.value, in: message.body) { return Self.unavailable }
+            case .address?: if NetworkRange(entry.value)?.contains(address) == true { return (Self.unavailable, "blocklist") }
+            case .visitor?: if entry.value == visitor.visitorID.rawValue { return (Self.unavailable, "blocklist") }
+            case .pattern?: if let message, Self.matches(pattern: entry.value, in: message.body) { return (Self.unavailable, "blocklist") }
             case nil: continue
             }
         }
-        guard let message else { return nil }
+        guard let message else { return (nil, nil) }
         if !visitor.verified, Self.links(in: message.body) > linksPerMessage {
-            return ConfidantError(.tooManyLinks, "At most \(linksPerMessage) links in one message.")
+            return (ConfidantError(.tooManyLinks, "At most \(linksPerMessage) links in one message."), "links")
         }
         if isDuplicate(message.body, clientId: message.clientId, from: visitor.visitorID) {
-            return ConfidantError(.duplicateMessage, "You already sent this message.")
+            return (ConfidantError(.duplicateMessage, "You already sent this message."), "duplicate")
         }
-        return nil
+        return (nil, nil)
     }
 
     /// Forgets the cached blocklist of a site (after a change on this node).

@@ -59,7 +59,8 @@ struct ConfigurationTests {
                 "CONFIDANT_LIMITS_MESSAGES_PER_AGENT": "7/1s", "CONFIDANT_LIMITS_TYPING_PER_SOCKET": "8/1s", "CONFIDANT_LIMITS_REST_PER_STAFF": "9/1s",
                 "CONFIDANT_LIMITS_REST_PER_API_TOKEN": "10/1s", "CONFIDANT_LIMITS_REST_PER_ADDRESS": "11/1s",
                 "CONFIDANT_LIMITS_SOCKETS_TOTAL": "1000", "CONFIDANT_LIMITS_SOCKETS_PER_ADDRESS": "100", "CONFIDANT_LIMITS_SOCKETS_PER_VISITOR": "3",
-                "CONFIDANT_LIMITS_LINKS_PER_MESSAGE": "4", "CONFIDANT_LIMITS_FORM_MINIMUM_FILL_MS": "900",
+                "CONFIDANT_LIMITS_LINKS_PER_MESSAGE": "4", "CONFIDANT_LIMITS_FORM_MINIMUM_FILL_MS": "900", "CONFIDANT_METRICS_PORT": "9464",
+                "CONFIDANT_METRICS_HOST": "10.0.0.5",
                 "CONFIDANT_DATABASE_URL": "postgres://c@db/confidant", "CONFIDANT_KEYS_MASTER_KEY": "a2V5",
                 "CONFIDANT_KEYS_MASTER_KEY_FILE": "/run/secrets/confidant-key", "CONFIDANT_AUTH_BCRYPT_COST": "13",
                 "CONFIDANT_AUTH_SESSION_IDLE_MINUTES": "30", "CONFIDANT_AUTH_SESSION_ABSOLUTE_HOURS": "12",
@@ -78,6 +79,7 @@ struct ConfigurationTests {
         }
         #expect(configuration.socketsTotal == 1000 && configuration.socketsPerAddress == 100 && configuration.socketsPerVisitor == 3)
         #expect(configuration.linksPerMessage == 4 && configuration.formMinimumFillMs == 900)
+        #expect(configuration.metricsPort == 9464 && configuration.metricsHost == "10.0.0.5")
         #expect(configuration.dataDirectory == "/srv/confidant")
         #expect(configuration.databaseURL == "postgres://c@db/confidant")
         #expect(configuration.masterKeyBase64 == "a2V5")

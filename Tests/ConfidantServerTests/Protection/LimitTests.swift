@@ -2,6 +2,7 @@ import ConfidantCore
 import Foundation
 import HTTPTypes
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import ConfidantServer
@@ -133,4 +134,54 @@ struct LimitTests {
 struct TranscriptBody: Decodable {
     struct Entry: Decodable { let type: String }
     let entries: [Entry]
+}
+
+extension LimitTests {
+    @Test("Refusals are counted in Prometheus metrics, served on their own loopback listener only")
+    func metrics() async throws {
+        let metricsPort = try await freePort()
+        try await TestServer.run(
+            .sqlite,
+            configure: {
+                $0.metricsPort = metricsPort
+                $0.socketsPerAddress = 1
+                $0.rateLimits = [.visitorSessionsPerAddress: Rate(2, per: .seconds(3600))]
+            }
+        ) { server in
+            let owner = try await server.owner()
+            let site = try await server.site(by: owner)
+            let visitor = try await server.visitor(of: site)
+            _ = try await server.visitor(of: site)
+            #expect(try await server.request(.post, "/v1/visitor/sessions", json: ["siteKey": site.widgetKey]).status == .tooManyRequests)
+            _ = try await server.request(.post, "/v1/auth/login", json: ["email": "owner@example.com", "password": "not-the-password"])
+            let (socket, _) = try await server.visitorSocket(visitor)
+            socket.send(.openConversation(departmentId: nil, name: nil, email: nil, pageUrl: nil, form: FormSignals(honeypot: "bot", fillMs: 9000)), ref: "o")
+            #expect(try await socket.next { $0.ref == "o" }.errorCode == .chatUnavailable)
+            let handshake = [
+                ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ]
+            #expect(try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "GET", "/v1/ws/visitor", headers: handshake).status == 429)
+
+            let scraped = try await SourceBoundHTTP.send(from: "127.0.0.1", port: metricsPort, "GET", "/metrics")
+            #expect(scraped.status == 200)
+            #expect(scraped.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let lines = Set(scraped.body.split(separator: "\n").map(String.init))
+            for expected in [
+                #"confidant_rate_limited_total{rule="visitorSessionsPerAddress"} 1"#, #"confidant_connections_refused_total{cap="address"} 1"#,
+                #"confidant_spam_refused_total{reason="form"} 1"#, "confidant_sign_in_failures_total 1", "confidant_websockets_open 1.0",
+            ] {
+                #expect(lines.contains(expected), "\(expected) in:\n\(scraped.body)")
+            }
+            #expect(try await server.request(.get, "/metrics").status == .notFound, "not on the public port")
+            withExtendedLifetime(socket) {}
+        }
+    }
+
+    /// A TCP port nothing listens on right now.
+    func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
 }

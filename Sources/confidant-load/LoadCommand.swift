@@ -7,7 +7,7 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "confidant-load",
         abstract: "Drives Confidant, an XMPP server or the raw relay through its real protocol and reports throughput, latency, losses and memory.",
-        subcommands: [Idle.self, Steady.self, Burst.self]
+        subcommands: [Idle.self, Steady.self, Burst.self, Flood.self]
     )
 }
 

@@ -65,6 +65,13 @@ final class LoadSocket: Sendable {
         return socket
     }
 
+    /// Whether the connection is still open.
+    var isOpen: Bool { channel.isActive }
+
+    /// Whether the connection's outbound buffer has room (a flood waits when it has not, so the
+    /// load tool's own memory stays bounded).
+    var isWritable: Bool { channel.isWritable }
+
     /// Sends one text frame (masked, as the protocol requires of clients).
     func send(_ text: String) {
         channel.writeAndFlush(Self.frame(text), promise: nil)

@@ -134,7 +134,9 @@ struct OpenLoopGenerator {
                 let pair = pairs[sent % pairs.count]
                 let direction: Direction = round % 2 == 0 ? .toAgent : .toVisitor
                 let number = nextNumber
-                let text = direction == .toAgent ? pair.toAgent(number, body) : pair.toVisitor(number, body)
+                // Every body differs (its number first): Confidant refuses a visitor's repeated text.
+                let unique = "\(number) \(body)"
+                let text = direction == .toAgent ? pair.toAgent(number, unique) : pair.toVisitor(number, unique)
                 recorder.sent(number, direction, at: monotonicNanos())
                 (direction == .toAgent ? pair.visitor : pair.agent).send(text)
                 nextNumber += 1

@@ -34,14 +34,16 @@ def binary() -> Path:
 class Server:
     """`confidant serve` in its own data directory, stopped by `stop()`."""
 
-    def __init__(self, tls: dict | None = None) -> None:
-        """With `tls` ({"certificate", "key", "ca", "redirect_port"?}) the server terminates TLS itself."""
+    def __init__(self, tls: dict | None = None, env: dict | None = None) -> None:
+        """With `tls` ({"certificate", "key", "ca", "redirect_port"?}) the server terminates TLS itself;
+        `env` adds settings (CONFIDANT_…)."""
         self.directory = Path(tempfile.mkdtemp(prefix="confidant-e2e-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Selenium fills a form in a few hundred milliseconds, faster than the default minimum
         # fill time lets a form through (a person takes longer): lower it for the browser tests.
         self.env = {**os.environ, "CONFIDANT_LIMITS_FORM_MINIMUM_FILL_MS": "100"}
+        self.env.update(env or {})
         self.ssl_context = None
         if tls:
             self.url = f"https://localhost:{self.port}"

@@ -149,15 +149,21 @@ final class OutboundWriter {
         channel.write(WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text)), promise: nil)
     }
 
-    /// Sends a close frame and stops writing; the connection ends when the peer answers or after
-    /// a grace period (the peer may still be sending).
+    /// Sends a close frame and stops writing and reading: nothing the peer still sends is looked at
+    /// (a flooding client would otherwise keep the server decoding its frames until the end). The
+    /// connection ends after a grace period that lets the close frame reach the peer; a client
+    /// disconnected for its behaviour (1008, 1013) is cut off as soon as it is flushed.
     private func close(code: UInt16, reason: String) {
         isClosing = true
+        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
         data.writeString(reason)
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
         let channel = self.channel
+        let flushed = channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+        if code == CloseCode.policyViolation || code == CloseCode.tryAgainLater {
+            flushed.whenComplete { _ in channel.close(promise: nil) }
+        }
         channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 }

@@ -119,7 +119,14 @@ final class SocketState: Sendable {
             if resume { state.readingPaused = false }
             return (item, resume)
         }
-        if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+        if resume {
+            // A socket this side is closing stays unread (see ``OutboundWriter``).
+            let channel = self.channel
+            let connection = self.connection
+            channel.eventLoop.execute {
+                if !connection.sentClose { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+            }
+        }
         return item
     }
 }

@@ -58,6 +58,7 @@ struct SocketSession: Sendable {
         case .binary:
             reply(.error(ConfidantError(.binaryNotSupported, "Send JSON text frames; binary frames are not supported.")), ref: nil, on: connection)
         case .text(let text):
+            if socket.isRefused { return }  // closing: not even decoded
             let envelope: ClientEnvelope
             do {
                 envelope = try FrameCodec.decodeClientFrame(text)

@@ -118,6 +118,12 @@ def test_tls_passes_sslyze_refuses_old_versions_redirects_and_reloads(pki):
         while served_serial(server.port, directory / "ca.pem") != 2002 and time.time() < deadline:
             time.sleep(0.2)
         assert served_serial(server.port, directory / "ca.pem") == 2002
+        # A broken renewal: the certificate in use stays.
+        (directory / "server.pem").write_text("not a certificate")
+        server.process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert served_serial(server.port, directory / "ca.pem") == 2002
+        assert "Could not reload the TLS certificate" in (server.directory / "server.log").read_text()
         assert server.process.poll() is None, "the server kept running"
     finally:
         server.stop()

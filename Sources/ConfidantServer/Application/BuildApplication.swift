@@ -32,7 +32,7 @@ public func buildApplication(
     let visitorTokens = VisitorTokens(masterKey: runtime.masterKey, lifetime: configuration.visitorTokenLifetime)
     let identities = VisitorIdentityTokens(masterKey: runtime.masterKey)
     let addresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies.compactMap(NetworkRange.init))
-    let limiter = RateLimiter(rates: configuration.rateLimits, metrics: metrics)
+    let limiter = RateLimiter(rates: configuration.rateLimits, metrics: metrics, logger: logger)
     let spam = SpamGuard(
         database: database, linksPerMessage: configuration.linksPerMessage, minimumFillTime: configuration.formMinimumFillMs, metrics: metrics)
     let caps = ConnectionCaps(

@@ -1,12 +1,13 @@
 import ConfidantCore
 import Foundation
+import Hummingbird
 import Logging
 import SQLKit
 
 /// One audited action: who (actor), did what (action), to what (target), from where (address),
 /// when (UTC milliseconds), with what outcome. `details` holds non-secret context only: never a
 /// password, code, token, message body or card number.
-struct AuditEvent: Sendable, Codable, Equatable {
+struct AuditEvent: ResponseEncodable, Sendable, Codable, Equatable {
     /// Who acted: a staff member, a visitor, the operator's CLI, an API token, or nobody known
     /// (a failed sign-in names the address, not an account).
     enum ActorKind: String, Sendable, Codable {
@@ -86,6 +87,14 @@ struct AuditRecord: Decodable, Sendable {
     let address: String?
     let outcome: String
     let details: String
+
+    /// The event as it was recorded.
+    var event: AuditEvent {
+        AuditEvent(
+            id: id, at: at, actorKind: AuditEvent.ActorKind(rawValue: actorKind) ?? .anonymous, actorId: actorId, action: action, targetKind: targetKind,
+            targetId: targetId, address: address, outcome: AuditEvent.Outcome(rawValue: outcome) ?? .failure,
+            details: Store.decodeJSON([String: String].self, from: details) ?? [:])
+    }
 }
 
 extension Store {

@@ -194,7 +194,7 @@ final class StaffAuthenticator: Sendable {
         if let replacing {
             // The browser holds the new cookie already: its sockets reconnect with it (4409), they
             // are not signed out (4401).
-            await hub.publish(.both(.close(code: CloseCode.permissionsChanged, reason: "session renewed")), to: [.session(replacing)])
+            await closeSockets(of: [replacing], code: CloseCode.permissionsChanged, reason: "session renewed")
         }
         return IssuedSession(token: token, csrfToken: csrf, stage: stage, agent: agent, expiresAt: expiresAt)
     }
@@ -295,10 +295,9 @@ final class StaffAuthenticator: Sendable {
     /// The idle timeout in milliseconds.
     var idleTimeoutMilliseconds: Int64 { settings.idleTimeout.milliseconds }
 
-    func closeSockets(of sessionHashes: [String]) async {
-        for hash in sessionHashes {
-            await hub.publish(.both(.close(code: CloseCode.unauthenticated, reason: "session ended")), to: [.session(hash)])
-        }
+    /// Closes the sockets opened with these sessions (signed out, 4401, unless told otherwise).
+    func closeSockets(of sessionHashes: [String], code: UInt16 = CloseCode.unauthenticated, reason: String = "session ended") async {
+        await hub.publish(.both(.close(code: code, reason: reason)), to: sessionHashes.map(Topic.session))
     }
 
     // MARK: Passwords

@@ -94,5 +94,8 @@ struct VisitorIdentityTokens: Sendable {
         HMAC<SHA256>.authenticationCode(for: Data("\(site)|\(userId)".utf8), using: externalIDKey).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The answer to an unsigned visitor on a site that requires verified identities.
+    static let identityRequired = ConfidantError(.identityRequired, "This site's chat is for signed-in customers only; sign in on the site first.")
+
     private static func invalid(_ message: String) -> ConfidantError { ConfidantError(.invalidIdentityToken, message) }
 }

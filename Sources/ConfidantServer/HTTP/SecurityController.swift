@@ -60,19 +60,6 @@ struct SecurityPolicyController {
 struct AuditController {
     let database: any Database
 
-    private struct EventView: Encodable, Sendable {
-        let id: String
-        let at: Int64
-        let actorKind: String
-        let actorId: String?
-        let action: String
-        let targetKind: String?
-        let targetId: String?
-        let address: String?
-        let outcome: String
-        let details: [String: String]
-    }
-
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
         router.get("/audit") { request, context in
             _ = try context.requireStaff(.readAudit)
@@ -80,11 +67,7 @@ struct AuditController {
             let action = try request.query("action") { $0.count <= 64 ? $0 : nil }
             let limit = try request.query("limit") { Int($0).flatMap { (1...Limits.maxPageSize).contains($0) ? $0 : nil } } ?? 100
             let records = try await database.read { try await $0.auditEvents(before: before, action: action, limit: limit) }
-            let items = records.map {
-                EventView(
-                    id: $0.id, at: $0.at, actorKind: $0.actorKind, actorId: $0.actorId, action: $0.action, targetKind: $0.targetKind,
-                    targetId: $0.targetId, address: $0.address, outcome: $0.outcome, details: Store.decodeJSON([String: String].self, from: $0.details) ?? [:])
-            }
+            let items = records.map(\.event)
             return ListResponse(items: items, nextBefore: items.count == limit ? items.last?.at : nil)
         }
     }

@@ -50,7 +50,7 @@ struct VisitorSessionController {
                 }
                 verified = true
             } else if site.requireVerified != 0 && heldRecord?.externalIdHash == nil {
-                throw ConfidantError(.identityRequired, "This site's chat is for signed-in customers only; sign in on the site first.")
+                throw VisitorIdentityTokens.identityRequired
             } else if let heldRecord {
                 visitorID = VisitorID(trusted: heldRecord.id)
                 try await database.transaction { try await $0.touchVisitor(id: visitorID) }

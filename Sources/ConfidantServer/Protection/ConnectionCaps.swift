@@ -70,6 +70,4 @@ final class ConnectionCaps: Sendable {
         }
     }
 
-    /// Sockets open now (for tests and metrics).
-    var open: Int { counts.withLock { $0.total } }
 }

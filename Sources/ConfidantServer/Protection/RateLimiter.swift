@@ -1,6 +1,7 @@
 import ConfidantCore
 import Foundation
 import HTTPTypes
+public import Logging
 import Synchronization
 
 /// One rate: `count` events per `period`, as a token bucket that holds `count` tokens and refills
@@ -103,11 +104,14 @@ public final class RateLimiter: Sendable {
     private let rates: [LimitRule: Rate]
     private let buckets = Mutex<[Key: Bucket]>([:])
     private let metrics: ProtectionMetrics?
+    private let logger: Logger?
 
-    /// A limiter with these rates (rules left out use their defaults), counting refusals in `metrics`.
-    public init(rates: [LimitRule: Rate] = [:], metrics: ProtectionMetrics? = nil) {
+    /// A limiter with these rates (rules left out use their defaults), counting refusals in
+    /// `metrics` and logging them (rule and subject, never content) to `logger`.
+    public init(rates: [LimitRule: Rate] = [:], metrics: ProtectionMetrics? = nil, logger: Logger? = nil) {
         self.rates = Dictionary(uniqueKeysWithValues: LimitRule.allCases.map { ($0, rates[$0] ?? $0.defaultRate) })
         self.metrics = metrics
+        self.logger = logger
     }
 
     /// The rate in force for a rule.
@@ -119,7 +123,7 @@ public final class RateLimiter: Sendable {
         let rate = rates[rule]!
         let capacity = Double(rate.count)
         let perSecond = capacity / (Double(rate.period.components.seconds) + Double(rate.period.components.attoseconds) / 1e18)
-        return buckets.withLock { buckets in
+        let wait = buckets.withLock { buckets -> Duration? in
             let key = Key(rule: rule, subject: subject)
             var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
             let elapsed = bucket.updated.duration(to: now)
@@ -132,9 +136,13 @@ public final class RateLimiter: Sendable {
                 return nil
             }
             buckets[key] = bucket
-            metrics?.rateLimited(rule)
             return .milliseconds(Int64(((1 - bucket.tokens) / perSecond * 1000).rounded(.up)))
         }
+        if wait != nil {
+            metrics?.rateLimited(rule)
+            logger?.notice("Rate limit", metadata: ["rule": "\(rule.rawValue)", "subject": "\(subject)"])
+        }
+        return wait
     }
 
     /// Throws `rate_limited` (HTTP 429 with `Retry-After`) when the rule's bucket for `subject` is empty.

@@ -27,11 +27,6 @@ enum SocketEndpoint: Sendable {
         }
     }
 
-    /// The staff client's address (for the audit log).
-    var staffAddress: String? {
-        if case .staff(_, let address) = self { return address }
-        return nil
-    }
 }
 
 /// Serves every WebSocket from `hello` to close: every inbound frame is decoded and validated by
@@ -92,7 +87,7 @@ struct SocketSession: Sendable {
                         return
                     }
                 }
-                await handle(envelope, from: principal, address: socket.endpoint.staffAddress, on: connection)
+                await handle(envelope, from: principal, address: socket.endpoint.address, on: connection)
             } else if case .hello(let version, let token, let resume) = envelope.frame {
                 if let principal = await hello(
                     version: version, token: token, resume: resume, ref: envelope.ref, endpoint: socket.endpoint, connection: connection)
@@ -150,7 +145,7 @@ struct SocketSession: Sendable {
                 visitor.verified = record.externalIdHash != nil
                 if site.requireVerified != 0, !visitor.verified {
                     refuse(
-                        ConfidantError(.identityRequired, "This site's chat is for signed-in customers only; sign in on the site first."), ref: ref,
+                        VisitorIdentityTokens.identityRequired, ref: ref,
                         code: CloseCode.unauthenticated, on: connection)
                     return nil
                 }
@@ -238,7 +233,6 @@ struct SocketSession: Sendable {
         }
         for (rule, subject) in rules {
             if let wait = limiter.take(rule, subject) {
-                logger.notice("Rate limit", metadata: ["rule": "\(rule.rawValue)", "address": "\(socket.endpoint.address)"])
                 return RateLimiter.limited(rule, retryAfter: wait).error
             }
         }
@@ -247,7 +241,7 @@ struct SocketSession: Sendable {
 
     // MARK: Dispatch
 
-    private func handle(_ envelope: ClientEnvelope, from principal: Principal, address: String?, on connection: SocketConnection) async {
+    private func handle(_ envelope: ClientEnvelope, from principal: Principal, address: String, on connection: SocketConnection) async {
         let ref = envelope.ref
         let respond: Reply = { frame in reply(frame, ref: ref, on: connection) }
         do {

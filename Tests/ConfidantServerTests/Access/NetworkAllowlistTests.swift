@@ -58,10 +58,7 @@ struct NetworkAllowlistTests {
             let stolenCookie = [("Cookie", agent.cookie)]
             #expect(try await SourceBoundHTTP.send(from: "127.0.0.2", port: server.port, "GET", "/v1/auth/me", headers: stolenCookie).status == 403)
             #expect(try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "GET", "/v1/auth/me", headers: stolenCookie).status == 200)
-            let handshake = [
-                ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-                Self.origin,
-            ]
+            let handshake = SourceBoundHTTP.webSocketHandshake + [Self.origin]
             #expect(
                 try await SourceBoundHTTP.send(from: "127.0.0.2", port: server.port, "GET", "/v1/ws/agent", headers: handshake + stolenCookie).status == 400)
             #expect(

@@ -106,9 +106,7 @@ struct LimitTests {
         ) { server in
             let owner = try await server.owner()
             let site = try await server.site(by: owner)
-            let handshake = [
-                ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ]
+            let handshake = SourceBoundHTTP.webSocketHandshake
             let visitor = try await server.visitor(of: site)
             let (first, _) = try await server.visitorSocket(visitor)
             let (second, _) = try await server.visitorSocket(visitor)
@@ -157,9 +155,7 @@ extension LimitTests {
             let (socket, _) = try await server.visitorSocket(visitor)
             socket.send(.openConversation(departmentId: nil, name: nil, email: nil, pageUrl: nil, form: FormSignals(honeypot: "bot", fillMs: 9000)), ref: "o")
             #expect(try await socket.next { $0.ref == "o" }.errorCode == .chatUnavailable)
-            let handshake = [
-                ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ]
+            let handshake = SourceBoundHTTP.webSocketHandshake
             #expect(try await SourceBoundHTTP.send(from: "127.0.0.1", port: server.port, "GET", "/v1/ws/visitor", headers: handshake).status == 429)
 
             let scraped = try await SourceBoundHTTP.send(from: "127.0.0.1", port: metricsPort, "GET", "/metrics")

@@ -9,6 +9,11 @@ import NIOPosix
 /// `Connection: close` and the whole answer is read until the server closes. A WebSocket
 /// handshake is just a request here: the status line tells whether the upgrade was accepted.
 enum SourceBoundHTTP {
+    /// The headers of a WebSocket upgrade request (RFC 6455's sample key).
+    static let webSocketHandshake = [
+        ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ]
+
     struct Reply: Sendable {
         let status: Int
         let headers: [(String, String)]

@@ -77,7 +77,16 @@ final class SpamGuard: Sendable {
     /// Blocklists are cached this long (a change on this node applies at once).
     static let cacheLifetime: Int64 = 2_000
 
-    private let cache = Mutex<[SiteID: (entries: [BlocklistRecord], loadedAt: Int64)]>([:])
+    /// A blocklist entry ready to match: its network parsed once, when the list is loaded, not
+    /// for every message.
+    private struct Rule: Sendable {
+        let kind: BlockKind
+        let value: String
+        let network: NetworkRange?
+        let expiresAt: Int64?
+    }
+
+    private let cache = Mutex<[SiteID: (rules: [Rule], loadedAt: Int64)]>([:])
     private let recent = Mutex<[VisitorID: [(digest: SHA256Digest, clientId: String, at: Int64)]]>([:])
 
     private let metrics: ProtectionMetrics?
@@ -112,13 +121,11 @@ final class SpamGuard: Sendable {
         default:
             return (nil, nil)
         }
-        let entries = try await blocklist(of: visitor.siteID)
-        for entry in entries {
-            switch entry.blockKind {
-            case .address?: if NetworkRange(entry.value)?.contains(address) == true { return (Self.unavailable, "blocklist") }
-            case .visitor?: if entry.value == visitor.visitorID.rawValue { return (Self.unavailable, "blocklist") }
-            case .pattern?: if let message, Self.matches(pattern: entry.value, in: message.body) { return (Self.unavailable, "blocklist") }
-            case nil: continue
+        for rule in try await blocklist(of: visitor.siteID) {
+            switch rule.kind {
+            case .address: if rule.network?.contains(address) == true { return (Self.unavailable, "blocklist") }
+            case .visitor: if rule.value == visitor.visitorID.rawValue { return (Self.unavailable, "blocklist") }
+            case .pattern: if let message, Self.matches(pattern: rule.value, in: message.body) { return (Self.unavailable, "blocklist") }
             }
         }
         guard let message else { return (nil, nil) }
@@ -136,14 +143,16 @@ final class SpamGuard: Sendable {
         _ = cache.withLock { $0.removeValue(forKey: site) }
     }
 
-    private func blocklist(of site: SiteID) async throws -> [BlocklistRecord] {
+    private func blocklist(of site: SiteID) async throws -> [Rule] {
         let now = nowMillis()
         if let cached = cache.withLock({ $0[site] }), now - cached.loadedAt < Self.cacheLifetime {
-            return cached.entries.filter { $0.expiresAt.map { $0 > now } ?? true }
+            return cached.rules.filter { $0.expiresAt.map { $0 > now } ?? true }
         }
-        let entries = try await database.read { try await $0.blocklist(site: site, now: now) }
-        cache.withLock { $0[site] = (entries, now) }
-        return entries
+        let rules = try await database.read { try await $0.blocklist(site: site, now: now) }.compactMap { entry in
+            entry.blockKind.map { Rule(kind: $0, value: entry.value, network: $0 == .address ? NetworkRange(entry.value) : nil, expiresAt: entry.expiresAt) }
+        }
+        cache.withLock { $0[site] = (rules, now) }
+        return rules
     }
 
     private func refusesForm(_ form: FormSignals?) -> Bool {

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import API, Server
-
-UNLIMITED = {f"CONFIDANT_LIMITS_{rule}": "100000000/1s" for rule in ["REST_PER_STAFF", "REST_PER_ADDRESS", "SIGN_IN_PER_ADDRESS", "VISITOR_SESSIONS_PER_ADDRESS"]}
+from harness import API, UNLIMITED, Server
 
 
 @pytest.fixture

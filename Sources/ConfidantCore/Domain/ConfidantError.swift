@@ -10,6 +10,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case helloRequired = "hello_required"
     case invalidRequest = "invalid_request"
     case payloadTooLarge = "payload_too_large"
+    case unsupportedMediaType = "unsupported_media_type"
+    case methodNotAllowed = "method_not_allowed"
     case messageTooLong = "message_too_long"
     case emptyMessage = "empty_message"
     case consentRequired = "consent_required"

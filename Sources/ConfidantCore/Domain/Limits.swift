@@ -38,11 +38,13 @@ public enum TextRules {
         return body
     }
 
-    /// Validates single-line text such as a name: at most `maxCharacters`, no control characters.
+    /// Validates single-line text such as a name: at most `maxCharacters` Unicode code points as
+    /// sent (the unit JSON Schema's `maxLength` counts, so docs/openapi.yaml states it exactly),
+    /// not blank, no control characters. Returns it without leading and trailing whitespace.
     public static func singleLine(_ text: String, field: String, maxCharacters: Int = Limits.maxNameCharacters) throws(ConfidantError) -> String {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw ConfidantError(.invalidRequest, "The \(field) is empty.") }
-        guard trimmed.count <= maxCharacters else {
+        guard text.unicodeScalars.count <= maxCharacters else {
             throw ConfidantError(.invalidRequest, "The \(field) is longer than \(maxCharacters) characters.")
         }
         try plainText(trimmed, field: field, allowNewlines: false)

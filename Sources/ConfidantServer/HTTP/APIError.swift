@@ -16,6 +16,8 @@ struct APIError: HTTPResponseError {
             .messageTooLong, .emptyMessage, .consentRequired, .weakPassword, .duplicateMessage, .tooManyLinks:
             .badRequest
         case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .methodNotAllowed: .methodNotAllowed
         case .unauthenticated, .invalidCredentials, .invalidIdentityToken: .unauthorized
         case .forbidden, .crossOrigin, .csrfTokenInvalid, .networkNotAllowed, .identityRequired, .chatUnavailable: .forbidden
         case .tooManyAttempts, .rateLimited, .tooManyConnections: .tooManyRequests
@@ -38,7 +40,7 @@ struct APIError: HTTPResponseError {
         // Sorted keys: the same error is the same bytes every time (sign-in failures must not
         // differ by so much as key order).
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(Body(error: .init(code: error.code, message: error.message)))
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
@@ -68,7 +70,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func translate(_ status: HTTPResponse.Status) -> ConfidantError {
         switch status {
         case .notFound: ConfidantError(.notFound, "No such resource.")
-        case .methodNotAllowed: ConfidantError(.invalidRequest, "This method is not allowed here.")
+        case .methodNotAllowed: ConfidantError(.methodNotAllowed, "This method is not allowed here.")
         case .contentTooLarge: ConfidantError(.payloadTooLarge, "The request body is larger than \(Limits.maxRequestBodyBytes) bytes.")
         case .unauthorized: ConfidantError.unauthenticated
         case .forbidden: ConfidantError.forbidden
@@ -79,8 +81,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension Request {
-    /// Decodes a JSON body into `T`, with errors that name the offending field.
-    func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T {
+    /// Decodes a JSON body into `T`, with errors that name the offending field. A body labelled
+    /// with any other media type than `accepting` is refused unread (`unsupported_media_type`):
+    /// the one schema-validation entry point for REST bodies does not guess at formats.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext, accepting mediaTypes: Set<String> = ["application/json"]) async throws -> T {
+        let mediaType = headers[.contentType].map { $0.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let mediaType, mediaTypes.contains(mediaType) else {
+            throw ConfidantError(
+                .unsupportedMediaType, "The body must be \(mediaTypes.sorted().joined(separator: " or ")), sent with a Content-Type saying so.")
+        }
         var request = self
         let body: ByteBuffer
         do {

@@ -47,10 +47,11 @@ struct AuthController {
         router.post("/v1/auth/login") { request, context -> Response in
             try limiter.enforce(.signInPerAddress, context.remoteAddress)
             let body = try await request.decodeJSON(LoginRequest.self, context: context)
-            // A new session id at every sign-in; a session presented with the request ends (fixation).
-            if let old = context.sessionToken { try await authenticator.logout(sessionHash: StaffAuthenticator.hash(old)) }
             let issued = try await authenticator.login(
                 email: body.email, password: body.password, userAgent: request.headers[.userAgent] ?? "", address: context.remoteAddress)
+            // A new session id at every sign-in; a session presented with a successful one ends
+            // (fixation). A failed attempt leaves it alone: it proves nothing about its holder.
+            if let old = context.sessionToken { try await authenticator.logout(sessionHash: StaffAuthenticator.hash(old)) }
             return try await respond(with: issued, request: request, context: context)
         }
     }

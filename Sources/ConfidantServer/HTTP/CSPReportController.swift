@@ -51,7 +51,7 @@ struct CSPReportController {
 
     func addPublicRoutes(to router: Router<AppRequestContext>) {
         router.post(RouterPath(stringLiteral: Self.path)) { request, context -> Response in
-            let report = try await request.decodeJSON(Envelope.self, context: context).report
+            let report = try await request.decodeJSON(Envelope.self, context: context, accepting: ["application/csp-report", "application/json"]).report
             func cut(_ text: String?) -> String { String((text ?? "").unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(512)) }
             let source = report.sourceFile.map { "\($0)\(report.lineNumber.map { ":\($0)" } ?? "")" }
             let view = ReportView(

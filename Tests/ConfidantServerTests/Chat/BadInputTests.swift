@@ -253,6 +253,29 @@ struct BadInputTests {
                 #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
             }
+            // A body labelled as anything but JSON is refused unread, whatever it holds (a form
+            // post from another site cannot smuggle JSON in as text/plain).
+            for label in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+                let response = try await server.request(.post, "/v1/departments", body: #"{"name":"Sales"}"#, as: owner, headers: [.contentType: label])
+                #expect(response.status == .unsupportedMediaType, "\(label)")
+                #expect(server.errorCode(response) == "unsupported_media_type", "\(label)")
+            }
+            #expect(
+                try await server.request(
+                    .post, "/v1/departments", body: #"{"name":"Sales"}"#, as: owner, headers: [.contentType: "application/json; charset=utf-8"]
+                ).status == .created)
+            // A method the path does not serve: 405 with the methods it does, through the same
+            // middleware as every route (security headers included).
+            for (method, path, allow) in [
+                (HTTPRequest.Method.put, "/v1/sites", "GET, POST"), (.trace, "/v1/sites/\(SiteID())", "DELETE, GET, PATCH"),
+                (.get, "/v1/auth/login", "POST"),
+            ] {
+                let response = try await server.request(method, path, as: owner)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                #expect(server.errorCode(response) == "method_not_allowed", "\(method) \(path)")
+                #expect(response.headers[.contentSecurityPolicy] != nil)
+            }
             // State-changing requests from another origin are refused (CSRF), even with a valid cookie.
             let forged = try await server.request(.post, "/v1/departments", json: ["name": "Evil"], as: owner, headers: [.origin: "https://evil.example"])
             #expect(forged.status == .forbidden)

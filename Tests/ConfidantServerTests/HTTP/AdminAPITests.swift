@@ -185,6 +185,10 @@ struct AdminAPITests {
             let owner = try await server.owner()
             let second = try await server.login(email: owner.email, password: owner.password)
             #expect(second.cookie != owner.cookie)
+            // A failed sign-in with a session in hand leaves that session alone.
+            let failed = try await server.request(.post, "/v1/auth/login", json: ["email": owner.email, "password": "not-the-password"], as: second)
+            #expect(failed.status == .unauthorized)
+            #expect(try await server.request(.get, "/v1/auth/me", as: second).status == .ok)
             let response = try await server.request(.post, "/v1/auth/login", json: ["email": owner.email, "password": owner.password], as: second)
             let cookie = try #require(response.headers[.setCookie])
             #expect(cookie.contains("HttpOnly"))

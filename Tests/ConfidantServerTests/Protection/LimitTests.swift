@@ -34,9 +34,11 @@ struct LimitTests {
         try await TestServer.run(
             .sqlite,
             configure: {
+                // Hour-long periods: no token comes back while a loaded machine runs the test
+                // (4 per minute would refill one every 15 s).
                 $0.rateLimits = [
-                    .visitorSessionsPerAddress: Rate(3, per: .seconds(60)), .signInPerAddress: Rate(4, per: .seconds(60)),
-                    .restPerStaff: Rate(8, per: .seconds(60)),
+                    .visitorSessionsPerAddress: Rate(3, per: .seconds(3600)), .signInPerAddress: Rate(4, per: .seconds(3600)),
+                    .restPerStaff: Rate(8, per: .seconds(3600)),
                 ]
             }
         ) { server in

@@ -101,7 +101,7 @@ struct TestServer: Sendable {
 
     // MARK: HTTP
 
-    /// Sends a request; `json` is encoded as the body.
+    /// Sends a request; `json` is encoded as the body, labelled JSON unless `headers` says otherwise.
     @discardableResult
     func request(
         _ method: HTTPRequest.Method, _ path: String, json: (any Encodable)? = nil, body: String? = nil, as login: StaffLogin? = nil,
@@ -114,12 +114,11 @@ struct TestServer: Sendable {
         }
         var buffer: ByteBuffer?
         if let json {
-            headers[.contentType] = "application/json"
             buffer = ByteBuffer(bytes: try JSONEncoder().encode(json))
         } else if let body {
-            headers[.contentType] = "application/json"
             buffer = ByteBuffer(string: body)
         }
+        if buffer != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
         return try await transport(method, path, headers, buffer)
     }
 

@@ -76,11 +76,14 @@ public struct SiteSettings: Codable, Sendable, Equatable {
     public var consent: Consent
     /// Proactive invitations, checked in order; the first that matches wins.
     public var proactive: [ProactiveRule]
+    /// The site's own patterns of something to hide in messages (see ``RedactionPattern``), on
+    /// top of card numbers, CVVs, SSNs and IBANs.
+    public var redactionPatterns: [String]
 
     /// The defaults of a new site.
     public init(
         color: String = "#2563eb", position: Position = .right, greeting: String? = nil, language: Language = .auto, preChat: PreChat = .init(),
-        consent: Consent = .init(), proactive: [ProactiveRule] = []
+        consent: Consent = .init(), proactive: [ProactiveRule] = [], redactionPatterns: [String] = []
     ) {
         self.color = color
         self.position = position
@@ -89,10 +92,11 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         self.preChat = preChat
         self.consent = consent
         self.proactive = proactive
+        self.redactionPatterns = redactionPatterns
     }
 
     enum CodingKeys: String, CodingKey {
-        case color, position, greeting, language, preChat, consent, proactive
+        case color, position, greeting, language, preChat, consent, proactive, redactionPatterns
     }
 
     /// Decodes settings; missing fields keep their defaults, so a partial object updates only
@@ -107,6 +111,12 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         preChat = try c.decodeIfPresent(PreChat.self, forKey: .preChat) ?? defaults.preChat
         consent = try c.decodeIfPresent(Consent.self, forKey: .consent) ?? defaults.consent
         proactive = try c.decodeIfPresent([ProactiveRule].self, forKey: .proactive) ?? defaults.proactive
+        redactionPatterns = try c.decodeIfPresent([String].self, forKey: .redactionPatterns) ?? defaults.redactionPatterns
+    }
+
+    /// The redactor for this site's messages.
+    public var redactor: Redactor {
+        Redactor(patterns: redactionPatterns.compactMap(RedactionPattern.init))
     }
 
     /// Most proactive rules per site.
@@ -137,6 +147,14 @@ public struct SiteSettings: Codable, Sendable, Equatable {
                 throw ConfidantError(.invalidRequest, "Proactive rule \(index + 1): the URL pattern must be 1–200 characters without spaces.")
             }
             copy.proactive[index].message = try TextRules.messageBody(rule.message, maxCharacters: 200, field: "message")
+        }
+        guard redactionPatterns.count <= RedactionPattern.maxCount else {
+            throw ConfidantError(.invalidRequest, "At most \(RedactionPattern.maxCount) redaction patterns.")
+        }
+        for pattern in redactionPatterns where RedactionPattern(pattern) == nil {
+            throw ConfidantError(
+                .invalidRequest,
+                "'\(pattern.prefix(70))' is not a redaction pattern: 4–64 characters without spaces, with at least 4 of # (digit), @ (letter) and ? (either).")
         }
         return copy
     }

@@ -120,10 +120,13 @@ public struct MessagePayload: Codable, Sendable, Equatable {
     public var visibility: Visibility
     /// Unix milliseconds.
     public var createdAt: Int64
+    /// Where `body` was masked on arrival (card numbers and the like); absent when nothing was.
+    public var redactions: [RedactionMark]?
 
     /// Creates a message payload.
     public init(
-        conversationId: ConversationID, id: MessageID, seq: Int64, clientId: String, author: Author, body: String, visibility: Visibility, createdAt: Int64
+        conversationId: ConversationID, id: MessageID, seq: Int64, clientId: String, author: Author, body: String, visibility: Visibility, createdAt: Int64,
+        redactions: [RedactionMark]? = nil
     ) {
         self.conversationId = conversationId
         self.id = id
@@ -133,6 +136,7 @@ public struct MessagePayload: Codable, Sendable, Equatable {
         self.body = body
         self.visibility = visibility
         self.createdAt = createdAt
+        self.redactions = redactions
     }
 }
 

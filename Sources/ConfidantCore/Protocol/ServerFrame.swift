@@ -39,15 +39,25 @@ public struct MessageAck: Codable, Sendable, Equatable {
     public var createdAt: Int64
     /// True when this ack answers a resend of an already stored client id.
     public var duplicate: Bool
+    /// When something was masked on arrival: the body as stored, which the sender shows instead
+    /// of what was typed.
+    public var body: String?
+    /// Where `body` was masked.
+    public var redactions: [RedactionMark]?
 
     /// Creates an ack.
-    public init(conversationId: ConversationID, clientId: String, messageId: MessageID, seq: Int64, createdAt: Int64, duplicate: Bool) {
+    public init(
+        conversationId: ConversationID, clientId: String, messageId: MessageID, seq: Int64, createdAt: Int64, duplicate: Bool,
+        redacted: (body: String, marks: [RedactionMark])? = nil
+    ) {
         self.conversationId = conversationId
         self.clientId = clientId
         self.messageId = messageId
         self.seq = seq
         self.createdAt = createdAt
         self.duplicate = duplicate
+        self.body = redacted?.body
+        self.redactions = redacted?.marks
     }
 }
 

@@ -183,7 +183,8 @@ extension ChatService {
             conversationId: ConversationID(trusted: message.conversationId), id: id, seq: message.seq, clientId: message.clientId,
             author: Author(kind: kind, id: message.authorId, name: kind == .agent ? names[message.authorId] : nil),
             body: try FieldCipher.open(message.bodySealed, with: key, as: .messageBody(id)),
-            visibility: Visibility(rawValue: message.visibility) ?? .internal, createdAt: message.createdAt
+            visibility: Visibility(rawValue: message.visibility) ?? .internal, createdAt: message.createdAt,
+            redactions: try message.redactions.map { try JSONDecoder().decode([RedactionMark].self, from: Data($0.utf8)) }
         )
     }
 

@@ -92,6 +92,9 @@ final class ChatService: Sendable {
         try await conversationLocks.withLock(id) {
             let (ack, stored) = try await database.transaction { store -> (MessageAck, (MessagePayload, ConversationRecord)?) in
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
+                // Card numbers and the like are masked before anything else sees the text: the
+                // original is never stored, sent, logged or compared.
+                let (body, marks) = try await redactor(of: conversation.siteId, in: store).redact(body)
                 if let existing = try await store.message(conversation: id, authorKind: principal.authorKind, authorId: principal.authorID, clientId: clientId)
                 {
                     let existingID = MessageID(trusted: existing.id)
@@ -113,13 +116,15 @@ final class ChatService: Sendable {
                 let sealed = try FieldCipher.seal(body, with: key, as: .messageBody(messageID))
                 try await store.insertMessage(
                     id: messageID, conversation: id, seq: seq, clientId: clientId, authorKind: principal.authorKind, authorId: principal.authorID,
-                    visibility: visibility, bodySealed: sealed, at: now
+                    visibility: visibility, bodySealed: sealed, redactions: marks, at: now
                 )
                 let payload = MessagePayload(
                     conversationId: id, id: messageID, seq: seq, clientId: clientId, author: principal.author, body: body, visibility: visibility,
-                    createdAt: now
+                    createdAt: now, redactions: marks.isEmpty ? nil : marks
                 )
-                let ack = MessageAck(conversationId: id, clientId: clientId, messageId: messageID, seq: seq, createdAt: now, duplicate: false)
+                let ack = MessageAck(
+                    conversationId: id, clientId: clientId, messageId: messageID, seq: seq, createdAt: now, duplicate: false,
+                    redacted: marks.isEmpty ? nil : (body, marks))
                 return (ack, (payload, conversation))
             }
             reply(.messageAck(ack))
@@ -201,6 +206,8 @@ final class ChatService: Sendable {
                     throw ConfidantError(.invalidState, "A conversation can be rated once an agent has joined.")
                 }
                 guard conversation.rating == nil else { throw ConfidantError(.alreadyRated, "This conversation is already rated.") }
+                let redactor = try await redactor(of: conversation.siteId, in: store)
+                let comment = comment.map { redactor.redact($0).text }
                 let sealed = try comment.map { try FieldCipher.seal($0, with: key, as: .ratingComment(id)) }
                 try await store.rate(conversation: id, score: score, commentSealed: sealed)
                 var event = try await appendEvent(.rated, to: id, actor: principal.author, score: score, in: store, at: nowMillis())
@@ -275,6 +282,7 @@ final class ChatService: Sendable {
                 throw ConfidantError(.invalidRequest, "There is no such department.")
             }
             let id = OfflineMessageID()
+            let body = try await redactor(of: visitor.siteID.rawValue, in: store).redact(body).text
             try await store.insertOfflineMessage(
                 id: id, site: visitor.siteID, visitor: visitor.visitorID, department: department, clientId: clientId,
                 nameSealed: try name.map { try FieldCipher.seal($0, with: key, as: .offlineName(id)) },
@@ -284,6 +292,11 @@ final class ChatService: Sendable {
             return id
         }
         reply(.offlineAck(clientId: clientId, id: id))
+    }
+
+    /// The redactor of a site's messages: the built-in kinds and the site's own patterns.
+    private func redactor(of site: String, in store: Store) async throws -> Redactor {
+        try await store.site(id: SiteID(trusted: site))?.siteSettings.redactor ?? Redactor()
     }
 
     private func saveContact(of visitor: VisitorID, name: String?, email: String?, key: SymmetricKey, in store: Store) async throws {

@@ -4,7 +4,7 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection])
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection, privacy])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -312,5 +312,11 @@ enum Schema {
             """,
             "CREATE INDEX csp_reports_by_time ON csp_reports (received_at)",
         ]
+    }
+
+    /// Privacy by design (issue #7): where each message was masked on arrival (kinds and
+    /// offsets only, never what was hidden).
+    static let privacy = Migration(version: 5, name: "privacy") { _ in
+        ["ALTER TABLE messages ADD COLUMN redactions TEXT"]
     }
 }

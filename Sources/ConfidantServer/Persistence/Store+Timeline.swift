@@ -15,6 +15,8 @@ struct MessageRecord: Decodable, Sendable {
     let visibility: String
     let bodySealed: Data
     let createdAt: Int64
+    /// JSON of the ``RedactionMark``s of the body, if anything was masked.
+    let redactions: String?
 }
 
 /// A row of `conversation_events`. Holds ids and scores only; no personal text.
@@ -43,13 +45,14 @@ struct ReadMarkerRecord: Decodable, Sendable {
 extension Store {
     func insertMessage(
         id: MessageID, conversation: ConversationID, seq: Int64, clientId: String, authorKind: AuthorKind, authorId: String,
-        visibility: Visibility, bodySealed: Data, at time: Int64
+        visibility: Visibility, bodySealed: Data, redactions: [RedactionMark] = [], at time: Int64
     ) async throws {
+        let marks = redactions.isEmpty ? nil : String(decoding: try JSONEncoder().encode(redactions), as: UTF8.self)
         try await run(
             """
-            INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, visibility, body_sealed, created_at)
+            INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, visibility, body_sealed, created_at, redactions)
             VALUES (\(bind: id.rawValue), \(bind: conversation.rawValue), \(bind: seq), \(bind: clientId), \(bind: authorKind.rawValue), \(bind: authorId),
-                    \(bind: visibility.rawValue), \(bind: bodySealed), \(bind: time))
+                    \(bind: visibility.rawValue), \(bind: bodySealed), \(bind: time), \(bind: marks))
             """)
     }
 

@@ -1,8 +1,8 @@
-import ConfidantCore
 import Crypto
 import Foundation
 import Testing
 
+@testable import ConfidantCore
 @testable import ConfidantServer
 
 /// A randomized, mutation-based fuzzer for every parser that reads untrusted text: client and
@@ -111,13 +111,18 @@ struct FuzzTests {
         let payloadCorpus = [#"{"site":"cf_fuzz","sub":"user-1","exp":\#(nowSeconds() + 600),"nonce":"abcdefghijklmnopqrstuvwx"}"#].map { Array($0.utf8) }
         let textCorpus = ["10.0.0.0/8", "2001:db8::/32", "::ffff:10.1.2.3", "127.0.0.1", "https://shop.example:8443", "30/1m", "5/10s"].map { Array($0.utf8) }
         let visitorCorpus = [Array(visitorTokens.issue(visitor: VisitorID(), site: siteID).token.utf8)]
-        let corpus = frameCorpus + serverCorpus + tokenCorpus + payloadCorpus + textCorpus + visitorCorpus
+        let redactionCorpus = [
+            "My card is 4111 1111 1111 1111, cvv 123", "5555-5555-5555-4444 exp 12/27", "378282246310005", "SSN 123-45-6789",
+            "IBAN HU42 1177 3016 1111 1018 0000 0000", "GB82WEST12345698765432 ok", "policy POL-123456 👋🏽", "call +36 30 123 4567",
+        ].map { Array($0.utf8) }
+        let redactor = Redactor(patterns: [RedactionPattern("POL-######")!, RedactionPattern("@@??-####")!])
+        let corpus = frameCorpus + serverCorpus + tokenCorpus + payloadCorpus + textCorpus + visitorCorpus + redactionCorpus
 
         var slowest: (Duration, String) = (.zero, "")
         var decodedFrames = 0
         let clock = ContinuousClock()
         for index in 0..<inputs {
-            let kind = index % 6
+            let kind = index % 7
             let seed: [UInt8]
             switch kind {
             case 0: seed = frameCorpus.randomElement(using: &random)!
@@ -125,6 +130,7 @@ struct FuzzTests {
             case 2: seed = tokenCorpus.randomElement(using: &random)!
             case 3: seed = payloadCorpus.randomElement(using: &random)!
             case 4: seed = visitorCorpus.randomElement(using: &random)!
+            case 5: seed = redactionCorpus.randomElement(using: &random)!
             default: seed = textCorpus.randomElement(using: &random)!
             }
             let text = String(decoding: Self.mutate(seed, corpus: corpus, using: &random), as: UTF8.self)
@@ -152,6 +158,16 @@ struct FuzzTests {
                 }
             case 4:
                 _ = visitorTokens.verify(text)
+            case 5:
+                // Masking keeps the text's length and shape; every mark lies inside it; of every
+                // card number in the input, at most 10 digits are left.
+                let (redacted, marks) = redactor.redact(text)
+                let output = Array(redacted)
+                #expect(output.count == text.count, "\(text.prefix(200))")
+                #expect(marks.allSatisfy { $0.start >= 0 && $0.length > 0 && $0.start + $0.length <= redacted.utf16.count }, "\(text.prefix(200))")
+                for card in Redactor.cardNumbers(in: Array(text)) {
+                    #expect(output[card.range].filter(\.isNumber).count <= 10, "\(text.prefix(200))")
+                }
             default:
                 if let range = NetworkRange(text) { _ = range.contains(text) }
                 _ = NetworkRange.parseAddress(text)

@@ -188,8 +188,10 @@ export class Inbox {
     this.renderMessages();
     ack.then((frame) => {
       conversation.pending.delete(clientId);
+      // The ack carries the body as stored when something in it was masked: show that.
       conversation.entries.set(frame.seq, {
-        type: 'message', conversationId: frame.conversationId, id: frame.messageId, seq: frame.seq, clientId, body, visibility,
+        type: 'message', conversationId: frame.conversationId, id: frame.messageId, seq: frame.seq, clientId, body: frame.body ?? body,
+        redactions: frame.redactions, visibility,
         createdAt: frame.createdAt, author: { kind: 'agent', id: this.store.me.id, name: this.store.me.displayName },
       });
       if (this.activeId === conversation.summary.id) this.renderMessages();

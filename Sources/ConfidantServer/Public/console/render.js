@@ -20,7 +20,8 @@ export function messageRow(entry, status) {
   const note = entry.visibility === 'internal';
   const kind = note ? 'note' : entry.author.kind === 'visitor' ? 'visitor' : 'agent';
   const who = entry.author.kind === 'visitor' ? 'Visitor' : entry.author.name || 'Agent';
-  const meta = [who, entry.createdAt ? clock(entry.createdAt) : null, status].filter(Boolean).join(' · ');
+  const masked = entry.redactions?.length ? `Masked on arrival: ${[...new Set(entry.redactions.map((mark) => mark.kind))].join(', ')}` : null;
+  const meta = [who, entry.createdAt ? clock(entry.createdAt) : null, masked, status].filter(Boolean).join(' · ');
   return el('div', { class: `row ${kind}`, dataset: { seq: entry.seq ? String(entry.seq) : '' } },
     note ? el('span', { class: 'note-label' }, icon('lock', 12), 'Internal note') : null,
     el('div', { class: 'bubble' }, richText(entry.body)),

@@ -345,8 +345,9 @@ function send(body) {
   renderMessages();
   ack.then((frame) => {
     state.pending.delete(clientId);
+    // The ack carries the body as stored when something in it was masked: show that.
     state.entries.set(frame.seq, {
-      type: 'message', seq: frame.seq, id: frame.messageId, clientId, body, createdAt: frame.createdAt,
+      type: 'message', seq: frame.seq, id: frame.messageId, clientId, body: frame.body ?? body, redactions: frame.redactions, createdAt: frame.createdAt,
       author: { kind: 'visitor' }, visibility: 'public', conversationId: conversation.id,
     });
     renderMessages();
@@ -367,6 +368,15 @@ function refusal(error) {
 async function submitComposer() {
   const body = ui.input.value.trim();
   if (!body) return;
+  // A message that looks like a card number or a password is held until the visitor confirms it.
+  if (looksSensitive(body) && ui.warning?.dataset.body !== body) {
+    showSensitiveWarning(body);
+    return;
+  }
+  if (ui.warning) {
+    ui.warning = null;
+    renderFooter();
+  }
   if (state.view === 'start') {
     ui.send.disabled = true;
     const started = await startConversation(body);
@@ -618,6 +628,42 @@ function renderOffline() {
       el('button', { class: 'primary', type: 'submit', text: t('offlineSend') })));
 }
 
+/**
+ * Whether a message looks like a card number (12–19 digits passing the Luhn check) or talks
+ * about a password or PIN. Only a prompt to think again: the server masks card numbers anyway.
+ */
+function looksSensitive(text) {
+  for (const run of text.match(/\d[\d -]{10,}\d/g) ?? []) {
+    const digits = run.replace(/\D/g, '');
+    if (digits.length >= 12 && digits.length <= 19 && luhn(digits)) return true;
+  }
+  return /(^|[^\p{L}])(password|passcode|pin|jelsz[óo]|pin-?k[óo]d|contrase[ñn]a|clave)([^\p{L}]|$)/iu.test(text);
+}
+
+function luhn(digits) {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let value = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) value = value * 2 > 9 ? value * 2 - 9 : value * 2;
+    sum += value;
+  }
+  return sum % 10 === 0;
+}
+
+/** The warning above the composer: edit the message, or send it as it is. */
+function showSensitiveWarning(body) {
+  ui.warning = el('div', { class: 'warning', role: 'alert', dataset: { body } },
+    el('p', {}, icon('lock', 14), el('span', { text: t('sensitiveWarning') })),
+    el('div', { class: 'warning-actions' },
+      el('button', { type: 'button', class: 'secondary edit-message', text: t('editMessage'), onclick: () => {
+        ui.warning = null;
+        renderFooter();
+        ui.input.focus();
+      } }),
+      el('button', { type: 'button', class: 'primary send-anyway', text: t('sendAnyway'), onclick: () => submitComposer() })));
+  renderFooter();
+}
+
 function safetyNote() {
   return el('p', { class: 'safety' }, icon('lock', 14), el('span', { text: t('safety') }));
 }
@@ -668,7 +714,7 @@ function statusOf(entry) {
 function messageNode(entry, status) {
   const outgoing = entry.author.kind === 'visitor';
   const name = outgoing ? t('you') : entry.author.name || t('agent');
-  const meta = [clock(entry.createdAt, state.lang), status].filter(Boolean).join(' · ');
+  const meta = [clock(entry.createdAt, state.lang), entry.redactions?.length ? t('masked') : null, status].filter(Boolean).join(' · ');
   return el('div', { class: `message ${outgoing ? 'out' : 'in'}` },
     outgoing ? null : el('div', { class: 'avatar', 'aria-hidden': 'true', text: initials(name) }),
     el('div', { class: 'message-stack' },
@@ -728,7 +774,8 @@ function renderFooter() {
     ui.send = el('button', { class: 'primary', type: 'button', onclick: submitComposer, text: t('send') });
     ui.composer = el('div', { class: 'composer' }, ui.input, ui.send);
   }
-  if (ui.footer.firstChild !== ui.composer) replace(ui.footer, ui.composer);
+  const wanted = [ui.warning, ui.composer].filter(Boolean);
+  if (ui.footer.children.length !== wanted.length || wanted.some((node, index) => ui.footer.children[index] !== node)) replace(ui.footer, ...wanted);
 }
 
 function showError(message) {

@@ -1,0 +1,44 @@
+"""Privacy in the browser: the widget's warning before a card number or password leaves, and the
+masking every side sees once it has."""
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from conftest import agent_and_visitor, say
+
+
+def test_widget_warns_before_a_card_number_and_everyone_sees_it_masked(server, owner, host, browsers):
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Petra Privacy", "/privacy")
+    # The promise stands at the start of every chat.
+    visitor.text_appears(".safety", "never ask for your password or full card number")
+
+    # A card number is held with a warning; editing keeps the text to change.
+    say(visitor, "My card is 4111 1111 1111 1111")
+    visitor.text_appears(".warning", "We will never ask for your card number or password in chat.")
+    visitor.screenshot("widget-card-warning")
+    visitor.clickable(".warning .edit-message").click()
+    assert not visitor.driver.find_elements(By.CSS_SELECTOR, ".warning")
+    box = visitor.find("#message")
+    assert box.get_attribute("value") == "My card is 4111 1111 1111 1111"
+    assert not visitor.driver.find_elements(By.CSS_SELECTOR, ".bubble-out"), "nothing was sent"
+
+    # Sent anyway: it arrives masked, and the visitor's own bubble shows the masked form too.
+    box.send_keys(Keys.ENTER)
+    visitor.clickable(".warning .send-anyway").click()
+    visitor.text_appears(".bubble-out", "4111 11•• •••• 1111")
+    visitor.text_appears(".message-meta", "Hidden for your safety")
+    agent.text_appears(".sidebar .item", "4111 11•• •••• 1111")
+    agent.clickable(".sidebar button.item").click()
+    agent.text_appears(".messages .row.visitor .bubble", "4111 11•• •••• 1111")
+    agent.text_appears(".messages .row.visitor .meta", "Masked on arrival: card")
+    assert "4111 1111 1111 1111" not in agent.driver.page_source
+    assert "4111 1111 1111 1111" not in visitor.driver.page_source
+
+    # Talking about a password is held the same way; other numbers pass without a warning.
+    say(visitor, "What is my password?")
+    visitor.text_appears(".warning", "never ask for your card number or password")
+    visitor.clickable(".warning .edit-message").click()
+    box = visitor.find("#message")
+    box.clear()
+    say(visitor, "Call me on +36 30 123 4567")
+    agent.text_appears(".messages", "Call me on +36 30 123 4567")
+    assert not visitor.driver.find_elements(By.CSS_SELECTOR, ".warning")

@@ -11,7 +11,7 @@ struct Confidant: AsyncParsableCommand {
         commandName: "confidant",
         abstract: "Confidant: self-hosted, security-first live chat for customer support.",
         version: ConfidantVersion.current,
-        subcommands: [Serve.self, Migrate.self, Admin.self, Access.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, Admin.self, Access.self, Audit.self, Version.self]
     )
 }
 
@@ -181,6 +181,36 @@ struct Access: AsyncParsableCommand {
                 return try await runtime.resetIPAllowlist()
             }
             print(removed.isEmpty ? "No staff network allowlist was set." : "Removed the staff network allowlists: \(removed.joined(separator: ", ")).")
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The tamper-evident audit log.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the audit log's hash chain and name the first broken entry.",
+            discussion: """
+                Checks every entry's hash, that no place in the chain is missing, and that the chain reaches the head the server \
+                last wrote outside the database (audit.headFile), so deleting the newest entries shows too. Exits 1 when the chain is broken.
+                """
+        )
+
+        @OptionGroup var storage: StorageOptions
+
+        func run() async throws {
+            let runtime = try await storage.open()
+            let result = try await runtime.withServices { runtime in
+                try await runtime.prepare()
+                return try await runtime.verifyAuditChain()
+            }
+            let head = result.headSeq.map { "the head file names entry \($0)" } ?? "no head file yet"
+            if let problem = result.problem {
+                print("The audit chain is BROKEN. \(problem)")
+                throw ExitCode(1)
+            }
+            print("The audit chain is intact: \(result.entries) entries, the newest is \(result.lastSeq.map(String.init) ?? "none"); \(head).")
         }
     }
 }

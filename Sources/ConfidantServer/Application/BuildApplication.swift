@@ -1,4 +1,5 @@
 import ConfidantCore
+import Foundation
 public import Hummingbird
 import HummingbirdCore
 import Logging
@@ -163,7 +164,11 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(runtime.services)
-    app.addServices(PresenceService(chat: parts.chat), AccessSweeper(authenticator: parts.authenticator, interval: .seconds(60)))
+    app.addServices(
+        PresenceService(chat: parts.chat), AccessSweeper(authenticator: parts.authenticator, interval: .seconds(60)),
+        AuditHeadWriter(
+            database: runtime.database, file: URL(fileURLWithPath: configuration.effectiveAuditHeadFile), interval: configuration.auditHeadInterval,
+            logger: logger))
     if let port = configuration.metricsPort {
         app.addServices(parts.metrics.metricsApplication(host: configuration.metricsHost, port: port, logger: logger))
     }

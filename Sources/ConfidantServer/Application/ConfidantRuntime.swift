@@ -52,6 +52,7 @@ public struct ConfidantRuntime: Sendable {
     public func prepare() async throws -> Int {
         let applied = try await Schema.migrator.migrate(database).count + keys.migrator.migrate(keyDatabase).count
         try await keys.verifyMasterKey()
+        try await AuditChain.adoptUnchainedEntries(database)
         return applied
     }
 
@@ -95,6 +96,26 @@ public struct ConfidantRuntime: Sendable {
                 AuditEvent(actorKind: .cli, action: "security.ip_allowlist.reset", details: ["removed": removed.joined(separator: ", ")]))
             return removed
         }
+    }
+
+    /// What `confidant audit verify` reports.
+    public struct AuditVerification: Sendable {
+        /// Entries whose links were checked.
+        public let entries: Int
+        /// The newest entry's place in the chain.
+        public let lastSeq: Int64?
+        /// The place recorded by the head file, if one was written.
+        public let headSeq: Int64?
+        /// The first problem, naming the entry; nil when the chain is intact.
+        public let problem: String?
+    }
+
+    /// Recomputes the audit log's hash chain and compares its end with the head written outside
+    /// the database (`audit.headFile`).
+    public func verifyAuditChain() async throws -> AuditVerification {
+        let head = try AuditChain.readHead(at: URL(fileURLWithPath: configuration.effectiveAuditHeadFile))
+        let report = try await AuditChain.verify(database, against: head)
+        return AuditVerification(entries: report.entries, lastSeq: report.last?.seq, headSeq: head?.seq, problem: report.problem)
     }
 
     /// How many staff accounts exist (zero on a fresh deployment).

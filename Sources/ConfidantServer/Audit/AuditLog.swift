@@ -59,7 +59,8 @@ extension AuditEvent {
 /// The audit log: the one place sensitive actions are recorded. Every path that changes who may
 /// do what, or tries to get in, appends here, inside the transaction of the change when there is
 /// one (so a change is never stored without its record). The table is append-only: no code path
-/// updates or deletes a row. (Issue #7 adds the hash chain that makes tampering evident.)
+/// updates or deletes a row, and every entry is linked into a hash chain (``AuditChain``) that
+/// makes any change evident to `confidant audit verify`.
 struct AuditLog: Sendable {
     let database: any Database
     let logger: Logger
@@ -98,13 +99,24 @@ struct AuditRecord: Decodable, Sendable {
 }
 
 extension Store {
-    /// Appends an event to the audit log (inside the caller's transaction).
+    /// Appends an event to the audit log (inside the caller's transaction), as the next link of
+    /// the hash chain. Appends are serialized (SQLite has one writer; PostgreSQL takes an
+    /// advisory lock until the transaction ends) so that two entries never claim one place.
     func appendAudit(_ event: AuditEvent) async throws {
+        if kind == .postgres { try await run("SELECT pg_advisory_xact_lock(\(bind: Int64(0x436F_6E66_0002)))") }
+        let previous = try await AuditChain.last(in: self)
+        let seq = (previous?.seq ?? 0) + 1
+        let prevHash = previous?.hash ?? AuditChain.genesis
+        let record = AuditRecord(
+            id: event.id, at: event.at, actorKind: event.actorKind.rawValue, actorId: event.actorId, action: event.action, targetKind: event.targetKind,
+            targetId: event.targetId, address: event.address, outcome: event.outcome.rawValue, details: Self.json(event.details))
+        let hash = AuditChain.hash(seq: seq, previous: prevHash, fields: AuditChain.fields(of: record))
         try await run(
             """
-            INSERT INTO audit_events (id, at, actor_kind, actor_id, action, target_kind, target_id, address, outcome, details)
-            VALUES (\(bind: event.id), \(bind: event.at), \(bind: event.actorKind.rawValue), \(bind: event.actorId), \(bind: event.action),
-                    \(bind: event.targetKind), \(bind: event.targetId), \(bind: event.address), \(bind: event.outcome.rawValue), \(bind: Self.json(event.details)))
+            INSERT INTO audit_events (id, at, actor_kind, actor_id, action, target_kind, target_id, address, outcome, details, seq, prev_hash, hash)
+            VALUES (\(bind: record.id), \(bind: record.at), \(bind: record.actorKind), \(bind: record.actorId), \(bind: record.action),
+                    \(bind: record.targetKind), \(bind: record.targetId), \(bind: record.address), \(bind: record.outcome), \(bind: record.details),
+                    \(bind: seq), \(bind: prevHash), \(bind: hash))
             """)
     }
 

@@ -65,6 +65,12 @@ public struct ConfidantConfiguration: Sendable {
     public var linksPerMessage = 2
     /// A pre-chat or offline form sent sooner than this after it appeared is refused (a bot).
     public var formMinimumFillMs = 1500
+    /// How often the audit chain's newest link is written outside the database.
+    public var auditHeadInterval: Duration = .seconds(60)
+    /// Where the audit chain's newest link is written; nil: `audit-head.json` in the data directory.
+    public var auditHeadFile: String?
+    /// The audit head file in use.
+    public var effectiveAuditHeadFile: String { auditHeadFile ?? dataDirectory + "/audit-head.json" }
     /// The port of the Prometheus metrics listener (`GET /metrics`); nil: no listener.
     public var metricsPort: Int?
     /// The address the metrics listener binds to.
@@ -115,6 +121,8 @@ public struct ConfidantConfiguration: Sendable {
         socketsPerVisitor = reader.int(forKey: "limits.socketsPerVisitor", default: socketsPerVisitor)
         linksPerMessage = reader.int(forKey: "limits.linksPerMessage", default: linksPerMessage)
         formMinimumFillMs = reader.int(forKey: "limits.formMinimumFillMs", default: formMinimumFillMs)
+        auditHeadInterval = .seconds(reader.int(forKey: "audit.headIntervalSeconds", default: 60))
+        auditHeadFile = reader.string(forKey: "audit.headFile")
         metricsPort = reader.int(forKey: "metrics.port")
         metricsHost = reader.string(forKey: "metrics.host", default: metricsHost)
         let level = reader.string(forKey: "log.level", default: "info")
@@ -184,6 +192,7 @@ public struct ConfidantConfiguration: Sendable {
             ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval),
             ("realtime.helloTimeoutSeconds", helloTimeout), ("realtime.pingIntervalSeconds", pingInterval),
             ("http.idleTimeoutSeconds", httpIdleTimeout), ("http.headerTimeoutSeconds", httpHeaderTimeout),
+            ("audit.headIntervalSeconds", auditHeadInterval),
         ] where value <= .zero {
             throw ConfigurationError("\(name) must be positive.")
         }

@@ -317,6 +317,14 @@ enum Schema {
     /// Privacy by design (issue #7): where each message was masked on arrival (kinds and
     /// offsets only, never what was hidden).
     static let privacy = Migration(version: 5, name: "privacy") { _ in
-        ["ALTER TABLE messages ADD COLUMN redactions TEXT"]
+        [
+            "ALTER TABLE messages ADD COLUMN redactions TEXT",
+            // The audit log's hash chain (Audit/AuditChain.swift); entries written before it
+            // are chained at start-up.
+            "ALTER TABLE audit_events ADD COLUMN seq BIGINT",
+            "ALTER TABLE audit_events ADD COLUMN prev_hash TEXT",
+            "ALTER TABLE audit_events ADD COLUMN hash TEXT",
+            "CREATE UNIQUE INDEX audit_events_by_seq ON audit_events (seq)",
+        ]
     }
 }

@@ -11,7 +11,7 @@ struct Confidant: AsyncParsableCommand {
         commandName: "confidant",
         abstract: "Confidant: self-hosted, security-first live chat for customer support.",
         version: ConfidantVersion.current,
-        subcommands: [Serve.self, Migrate.self, Admin.self, Access.self, Audit.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, Admin.self, Access.self, Audit.self, VisitorCommand.self, Version.self]
     )
 }
 
@@ -211,6 +211,50 @@ struct Audit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("The audit chain is intact: \(result.entries) entries, the newest is \(result.lastSeq.map(String.init) ?? "none"); \(head).")
+        }
+    }
+}
+
+struct VisitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visitor", abstract: "A visitor's rights of access and erasure (GDPR).", subcommands: [Export.self, Erase.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print everything held about a visitor as one JSON document (audited).")
+
+        @Option(help: "The visitor's id.") var id: String
+        @Option(help: "Write the document to this file instead of standard output.") var output: String?
+        @OptionGroup var storage: StorageOptions
+
+        func run() async throws {
+            let runtime = try await storage.open()
+            let document = try await runtime.withServices { runtime in
+                try await runtime.prepare()
+                return try await runtime.exportVisitor(id)
+            }
+            if let output {
+                try document.write(to: URL(fileURLWithPath: output), options: .atomic)
+            } else {
+                FileHandle.standardOutput.write(document + Data("\n".utf8))
+            }
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a visitor for good: destroy their data key, delete their data (audited).",
+            discussion: "Every copy of their data, backups and old copies of the database included, becomes unreadable.")
+
+        @Option(help: "The visitor's id.") var id: String
+        @OptionGroup var storage: StorageOptions
+
+        func run() async throws {
+            let runtime = try await storage.open()
+            let account = try await runtime.withServices { runtime in
+                try await runtime.prepare()
+                return try await runtime.eraseVisitor(id)
+            }
+            print(account)
         }
     }
 }

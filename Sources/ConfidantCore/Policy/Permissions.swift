@@ -45,6 +45,8 @@ public enum Permission: String, Sendable, Codable, CaseIterable {
     case readReports
     /// Create and revoke one's own API tokens.
     case manageAPITokens
+    /// Export everything held about a visitor, and erase it for good (GDPR).
+    case managePersonalData
 }
 
 /// The role × permission matrix. Deny by default: a pair not listed here is refused.

@@ -98,6 +98,7 @@ func buildRouter(_ runtime: ConfidantRuntime, _ parts: ApplicationParts) throws 
     ReportController(database: database).addRoutes(to: api)
     cspReports.addRoutes(to: api)
     BlocklistController(database: database, chat: parts.chat, spam: parts.spam).addRoutes(to: api)
+    PrivacyController(visitors: VisitorData(database: database, keys: runtime.keys, chat: parts.chat)).addRoutes(to: api)
     return router
 }
 

@@ -1,5 +1,5 @@
 import ConfidantCore
-import Foundation
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -116,6 +116,35 @@ public struct ConfidantRuntime: Sendable {
         let head = try AuditChain.readHead(at: URL(fileURLWithPath: configuration.effectiveAuditHeadFile))
         let report = try await AuditChain.verify(database, against: head)
         return AuditVerification(entries: report.entries, lastSeq: report.last?.seq, headSeq: head?.seq, problem: report.problem)
+    }
+
+    /// Everything held about a visitor as one JSON document (`confidant visitor export`); audited.
+    public func exportVisitor(_ id: String) async throws -> Data {
+        guard let visitor = VisitorID(id) else { throw ConfidantError(.notFound, "No such visitor.") }
+        let export = try await visitorData.export(visitor, for: .cli)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(export)
+    }
+
+    /// Erases a visitor for good (`confidant visitor erase`); audited. Returns a one-line account.
+    public func eraseVisitor(_ id: String) async throws -> String {
+        guard let visitor = VisitorID(id) else { throw ConfidantError(.notFound, "No such visitor.") }
+        let report = try await visitorData.erase(visitor, for: .cli)
+        return
+            "Erased visitor \(id): \(report.conversations) conversations, \(report.messages) messages, \(report.offlineMessages) offline messages; data key \(report.keyDestroyed ? "destroyed" : "already gone")."
+    }
+
+    /// Export and erasure outside a running server: no socket can be open, so the chat service
+    /// here only serves reading timelines.
+    private var visitorData: VisitorData {
+        VisitorData(
+            database: database, keys: keys,
+            chat: ChatService(
+                database: database, keys: keys, hub: Hub(),
+                settings: ChatSettings(
+                    presenceTTL: configuration.presenceTTL, heartbeatInterval: configuration.heartbeatInterval, nodeID: configuration.nodeID),
+                logger: logger))
     }
 
     /// How many staff accounts exist (zero on a fresh deployment).

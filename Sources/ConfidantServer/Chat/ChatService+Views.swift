@@ -143,8 +143,16 @@ extension ChatService {
     /// Every timeline entry after `afterSeq` that `principal` may see, decrypted, in order.
     func timeline(_ principal: Principal, conversation id: ConversationID, after afterSeq: Int64) async throws -> (entries: [TimelineEntry], lastSeq: Int64) {
         let conversation = try await readAccessibleConversation(id, for: principal)
+        return try await timeline(of: conversation, includeInternal: principal.authorKind != .visitor, after: afterSeq)
+    }
+
+    /// Every timeline entry of `conversation` after `afterSeq`, decrypted, in order; with
+    /// `includeInternal`, staff notes too. No access check: callers have made theirs.
+    func timeline(of conversation: ConversationRecord, includeInternal: Bool, after afterSeq: Int64) async throws -> (
+        entries: [TimelineEntry], lastSeq: Int64
+    ) {
+        let id = conversation.conversationID
         let key = try await keys.dataKey(for: conversation.visitorID)
-        let includeInternal = principal.authorKind != .visitor
         let pageSize = 500
         return try await database.read { store in
             var entries: [TimelineEntry] = []

@@ -147,6 +147,15 @@ final class ChatService: Sendable {
         return try await keys.dataKey(for: visitor)
     }
 
+    /// Forgets an erased visitor: their conversations leave the cache, and their open sockets
+    /// close (4401) so that no screen keeps showing what was erased.
+    func forget(visitor: VisitorID, conversations: [ConversationID]) async {
+        visitorOfConversation.withLock { cache in
+            for conversation in conversations { cache[conversation] = nil }
+        }
+        await hub.publish(.both(.close(code: 4401, reason: "Erased")), to: [.visitor(visitor)])
+    }
+
     /// Relays a typing indicator to the other side (not stored). Internal typing stays among staff.
     func typing(_ principal: Principal, conversation id: ConversationID, active: Bool, visibility: Visibility, origin: Int?) async throws {
         let conversation = try await readAccessibleConversation(id, for: principal)

@@ -101,6 +101,25 @@ public final class KeyStore: Sendable {
         return key
     }
 
+    /// Destroys `owner`'s data key for good (crypto-shredding): every copy of data sealed with
+    /// it, in this database, its WAL, old copies and backups of the data store, is unreadable from
+    /// now on. The row goes with SQLite's `secure_delete` (its bytes are overwritten) and the key
+    /// store's WAL is checkpointed and truncated, so no page of this store holds the key either.
+    /// Returns whether a key existed.
+    @discardableResult
+    func destroyDataKey(for owner: VisitorID) async throws -> Bool {
+        let table = table
+        let existed = try await database.transaction { store in
+            let found = try await store.scalar(
+                "SELECT owner_id FROM \(unsafeRaw: table) WHERE owner_id = \(bind: owner.rawValue)", column: "owner_id", as: String.self)
+            try await store.run("DELETE FROM \(unsafeRaw: table) WHERE owner_id = \(bind: owner.rawValue)")
+            return found != nil
+        }
+        _ = cache.withLock { $0.removeValue(forKey: owner.rawValue) }
+        if let sqlite = database as? SQLiteDatabase { try await sqlite.checkpoint() }
+        return existed
+    }
+
     private func remember(_ key: SymmetricKey, for owner: VisitorID) {
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }

@@ -148,7 +148,7 @@ struct OfflineMessageController {
             let records = try await database.read { try await $0.offlineMessages(includeHandled: includeHandled, limit: Limits.maxPageSize) }
             var views: [OfflineMessageView] = []
             for record in records where staff.canAccess(department: record.departmentId.map(DepartmentID.init(trusted:)), agent: nil) {
-                views.append(try await view(of: record))
+                views.append(try await OfflineMessageView(opening: record, keys: keys))
             }
             return ListResponse(items: views)
         }
@@ -163,18 +163,5 @@ struct OfflineMessageController {
             }
             return Response(status: .noContent)
         }
-    }
-
-    private func view(of record: OfflineMessageRecord) async throws -> OfflineMessageView {
-        let visitor = VisitorID(trusted: record.visitorId)
-        let id = OfflineMessageID(trusted: record.id)
-        let key = try await keys.dataKey(for: visitor)
-        return OfflineMessageView(
-            id: id, siteId: SiteID(trusted: record.siteId), visitorId: visitor, departmentId: record.departmentId.map(DepartmentID.init(trusted:)),
-            name: try record.nameSealed.map { try FieldCipher.open($0, with: key, as: .offlineName(id)) },
-            email: try record.emailSealed.map { try FieldCipher.open($0, with: key, as: .offlineEmail(id)) },
-            body: try FieldCipher.open(record.bodySealed, with: key, as: .offlineBody(id)),
-            createdAt: record.createdAt, handledAt: record.handledAt, handledBy: record.handledBy.map(AgentID.init(trusted:))
-        )
     }
 }

@@ -90,6 +90,11 @@ extension Store {
         try await first("SELECT * FROM conversations WHERE id = \(bind: id.rawValue)", as: ConversationRecord.self)
     }
 
+    /// Every conversation of the visitor, oldest first.
+    func conversations(visitor: VisitorID) async throws -> [ConversationRecord] {
+        try await all("SELECT * FROM conversations WHERE visitor_id = \(bind: visitor.rawValue) ORDER BY created_at, id", as: ConversationRecord.self)
+    }
+
     /// The visitor's conversations that are not closed.
     func openConversations(visitor: VisitorID) async throws -> [ConversationRecord] {
         try await all(

@@ -84,6 +84,11 @@ extension Store {
             "SELECT * FROM offline_messages WHERE visitor_id = \(bind: visitor.rawValue) AND client_id = \(bind: clientId)", as: OfflineMessageRecord.self)
     }
 
+    /// Every offline message the visitor left, oldest first.
+    func offlineMessages(visitor: VisitorID) async throws -> [OfflineMessageRecord] {
+        try await all("SELECT * FROM offline_messages WHERE visitor_id = \(bind: visitor.rawValue) ORDER BY created_at, id", as: OfflineMessageRecord.self)
+    }
+
     func offlineMessage(id: OfflineMessageID) async throws -> OfflineMessageRecord? {
         try await first("SELECT * FROM offline_messages WHERE id = \(bind: id.rawValue)", as: OfflineMessageRecord.self)
     }

@@ -72,6 +72,7 @@ struct PermissionMatrixTests {
                 .init(method: .get, path: "/v1/audit", body: { _ in nil }, allowed: [.owner, .admin, .auditor]),
                 .init(method: .get, path: "/v1/reports/conversations", body: { _ in nil }, allowed: [.owner, .admin, .supervisor, .auditor]),
                 .init(method: .get, path: "/v1/api-tokens", body: { _ in nil }, allowed: Self.managers),
+                .init(method: .get, path: "/v1/visitors/\(ownConversation.visitorId)/export", body: { _ in nil }, allowed: Self.managers),
                 .init(method: .get, path: "/v1/auth/sessions", body: { _ in nil }, allowed: Self.everyone),
                 .init(method: .get, path: "/v1/auth/me", body: { _ in nil }, allowed: Self.everyone),
             ]

@@ -42,3 +42,25 @@ def test_widget_warns_before_a_card_number_and_everyone_sees_it_masked(server, o
     say(visitor, "Call me on +36 30 123 4567")
     agent.text_appears(".messages", "Call me on +36 30 123 4567")
     assert not visitor.driver.find_elements(By.CSS_SELECTOR, ".warning")
+
+
+def test_console_holds_a_reply_that_asks_for_a_password(server, owner, host, browsers):
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Gustav Guard", "/guard")
+    say(visitor, "Hi, I cannot sign in to my account")
+    agent.text_appears(".sidebar .item", "cannot sign in")
+    agent.clickable(".sidebar button.item").click()
+    box = agent.find("#composer")
+    box.send_keys("To check, please tell me your password.")
+    box.send_keys(Keys.ENTER)
+    # Held, with the reason; the text stays to rephrase; staff see a note of it.
+    agent.text_appears(".composer-error .error", "Held: this reply asks the visitor for a password")
+    assert agent.find("#composer").get_attribute("value") == "To check, please tell me your password."
+    agent.text_appears(".messages .row.note", "asked the visitor for a password")
+    agent.screenshot("console-guard-held")
+    # Rephrased, it goes through; the visitor never saw the held one.
+    box = agent.find("#composer")
+    box.clear()
+    box.send_keys("Let's reset it: use the 'Forgot password' link on the sign-in page.")
+    box.send_keys(Keys.ENTER)
+    visitor.text_appears(".bubble-in", "Forgot password")
+    assert "tell me your password" not in visitor.driver.page_source

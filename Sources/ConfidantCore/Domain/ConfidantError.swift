@@ -28,6 +28,7 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case chatUnavailable = "chat_unavailable"
     case duplicateMessage = "duplicate_message"
     case tooManyLinks = "too_many_links"
+    case secretRequested = "secret_requested"
     case networkNotAllowed = "network_not_allowed"
     case identityRequired = "identity_required"
     case invalidIdentityToken = "invalid_identity_token"

@@ -89,6 +89,9 @@ final class ChatService: Sendable {
             try staff.require(.chat)
         }
         let key = try await sealingKey(for: id, by: principal)
+        if case .staff(let staff) = principal, visibility == .public, let secret = SecretRequestGuard.request(in: body) {
+            try await guardReply(asking: secret, from: staff, in: id, key: key)
+        }
         try await conversationLocks.withLock(id) {
             let (ack, stored) = try await database.transaction { store -> (MessageAck, (MessagePayload, ConversationRecord)?) in
                 let conversation = try await accessibleConversation(id, for: principal, in: store)
@@ -132,6 +135,58 @@ final class ChatService: Sendable {
                 await publish(.message(payload), of: conversation, except: origin)
             }
         }
+    }
+
+    /// The guard against asking visitors for secrets: a public reply that asks for a password,
+    /// PIN, card number, CVV or one-time code is held (`secret_requested`) unless a supervisor
+    /// granted this conversation an exception, which it uses up. A held reply leaves an internal
+    /// note in the conversation, which staff who may see it (its supervisors included) read,
+    /// and an audit entry; the reply itself is stored nowhere.
+    private func guardReply(asking secret: SecretRequestGuard.Secret, from staff: StaffIdentity, in id: ConversationID, key: SymmetricKey) async throws {
+        let kind = secret.rawValue.replacingOccurrences(of: "_", with: " ")
+        let held = try await conversationLocks.withLock(id) {
+            try await database.transaction { store -> (MessagePayload, ConversationRecord)? in
+                let conversation = try await accessibleConversation(id, for: .staff(staff), in: store)
+                if try await store.consumeGuardException(conversation: id, now: nowMillis()) {
+                    try await store.appendAudit(
+                        AuditEvent("guard.overridden", by: staff, address: nil, target: ("conversation", id.rawValue), details: ["secret": secret.rawValue]))
+                    return nil
+                }
+                let seq = try await store.nextSequence(conversation: id)
+                let noteID = MessageID()
+                let now = nowMillis()
+                let note =
+                    "Held a reply by \(staff.displayName) that asked the visitor for a \(kind). Visitors are never asked for passwords, PINs, full card numbers, CVVs or one-time codes in chat; a supervisor can allow one such reply."
+                try await store.insertMessage(
+                    id: noteID, conversation: id, seq: seq, clientId: "guard-\(noteID)", authorKind: .system, authorId: "guard", visibility: .internal,
+                    bodySealed: try FieldCipher.seal(note, with: key, as: .messageBody(noteID)), at: now)
+                try await store.appendAudit(
+                    AuditEvent(
+                        "guard.held", by: staff, address: nil, target: ("conversation", id.rawValue), outcome: .failure, details: ["secret": secret.rawValue]))
+                let payload = MessagePayload(
+                    conversationId: id, id: noteID, seq: seq, clientId: "guard-\(noteID)", author: .system, body: note, visibility: .internal, createdAt: now)
+                return (payload, conversation)
+            }
+        }
+        guard let (note, conversation) = held else { return }
+        await publish(.message(note), of: conversation)
+        throw ConfidantError(
+            .secretRequested,
+            "Held: this reply asks the visitor for a \(kind). We never ask for passwords, PINs, full card numbers, CVVs or one-time codes in chat; rephrase it, or ask a supervisor to allow one such reply."
+        )
+    }
+
+    /// Lets the conversation's next guarded reply through once, within 10 minutes (a
+    /// supervisor's decision, audited).
+    func allowGuardedReply(in id: ConversationID, by staff: StaffIdentity, address: String) async throws -> Int64 {
+        try staff.require(.monitor)
+        let expiresAt = nowMillis() + 600_000
+        try await database.transaction { store in
+            _ = try await accessibleConversation(id, for: .staff(staff), in: store)
+            try await store.grantGuardException(conversation: id, by: staff.agentID, expiresAt: expiresAt)
+            try await store.appendAudit(AuditEvent("guard.exception.granted", by: staff, address: address, target: ("conversation", id.rawValue)))
+        }
+        return expiresAt
     }
 
     /// The data key that seals a conversation's entries: its visitor's. A visitor's is their own

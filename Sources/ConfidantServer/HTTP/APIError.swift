@@ -13,7 +13,7 @@ struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status {
         switch error.code {
         case .invalidJSON, .invalidFrame, .unknownFrameType, .binaryNotSupported, .unsupportedProtocol, .helloRequired, .invalidRequest,
-            .messageTooLong, .emptyMessage, .consentRequired, .weakPassword, .duplicateMessage, .tooManyLinks:
+            .messageTooLong, .emptyMessage, .consentRequired, .weakPassword, .duplicateMessage, .tooManyLinks, .secretRequested:
             .badRequest
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType

@@ -4,10 +4,18 @@ import Hummingbird
 
 /// Conversation lists and transcripts for staff:
 /// `GET /v1/conversations?view=queue|mine|history&state=&site=&department=&agent=&from=&to=&before=&limit=`,
-/// `GET /v1/conversations/{id}`, `GET /v1/conversations/{id}/transcript`. Object-level access is
+/// `GET /v1/conversations/{id}`, `GET /v1/conversations/{id}/transcript`, and
+/// `POST /v1/conversations/{id}/guard-exception` (`monitor`: let the next reply that asks for a
+/// secret through once, within 10 minutes). Object-level access is
 /// the same check as on the WebSocket (``ChatService/mayAccess(_:_:)``).
 struct ConversationController {
     let chat: ChatService
+
+    /// A supervisor's one-time exception to the secret request guard.
+    struct GuardException: ResponseEncodable {
+        let conversationId: ConversationID
+        let expiresAt: Int64
+    }
 
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
         router.get("/conversations") { request, context in
@@ -46,6 +54,12 @@ struct ConversationController {
             let id = try context.id("id", as: ConversationID.self, notFound: .conversationNotFound)
             let record = try await chat.readAccessibleConversation(id, for: .staff(staff))
             return ConversationResponse(conversation: try await chat.database.read { try await chat.summary(of: record, audience: .staff, in: $0) })
+        }
+        router.post("/conversations/:id/guard-exception") { _, context -> EditedResponse<GuardException> in
+            let staff = try context.requireStaff(.monitor)
+            let id = try context.id("id", as: ConversationID.self, notFound: .conversationNotFound)
+            let expiresAt = try await chat.allowGuardedReply(in: id, by: staff, address: context.remoteAddress)
+            return EditedResponse(status: .created, response: GuardException(conversationId: id, expiresAt: expiresAt))
         }
         router.get("/conversations/:id/transcript") { _, context in
             let staff = try context.requireStaff(.chat)

@@ -4,7 +4,7 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection, privacy])
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection, privacy, secretGuard])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -325,6 +325,19 @@ enum Schema {
             "ALTER TABLE audit_events ADD COLUMN prev_hash TEXT",
             "ALTER TABLE audit_events ADD COLUMN hash TEXT",
             "CREATE UNIQUE INDEX audit_events_by_seq ON audit_events (seq)",
+        ]
+    }
+
+    /// Supervisors' one-time exceptions to the guard against asking visitors for secrets.
+    static let secretGuard = Migration(version: 6, name: "secret request guard") { _ in
+        [
+            """
+            CREATE TABLE guard_exceptions (
+                conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+                granted_by TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """
         ]
     }
 }

@@ -56,6 +56,25 @@ extension Store {
             """)
     }
 
+    /// Grants one reply in `conversation` past the secret request guard until `expiresAt`.
+    func grantGuardException(conversation: ConversationID, by agent: AgentID, expiresAt: Int64) async throws {
+        try await run("DELETE FROM guard_exceptions WHERE conversation_id = \(bind: conversation.rawValue)")
+        try await run(
+            """
+            INSERT INTO guard_exceptions (conversation_id, granted_by, expires_at)
+            VALUES (\(bind: conversation.rawValue), \(bind: agent.rawValue), \(bind: expiresAt))
+            """)
+    }
+
+    /// Uses up the conversation's exception if one is still valid; returns whether there was one.
+    func consumeGuardException(conversation: ConversationID, now: Int64) async throws -> Bool {
+        let valid = try await scalar(
+            "SELECT granted_by FROM guard_exceptions WHERE conversation_id = \(bind: conversation.rawValue) AND expires_at > \(bind: now)",
+            column: "granted_by", as: String.self)
+        try await run("DELETE FROM guard_exceptions WHERE conversation_id = \(bind: conversation.rawValue)")
+        return valid != nil
+    }
+
     /// The message an author already sent with `clientId`, if any (idempotent resend).
     func message(conversation: ConversationID, authorKind: AuthorKind, authorId: String, clientId: String) async throws -> MessageRecord? {
         try await first(

@@ -19,7 +19,7 @@ export function verifiedBadge(summary) {
 export function messageRow(entry, status) {
   const note = entry.visibility === 'internal';
   const kind = note ? 'note' : entry.author.kind === 'visitor' ? 'visitor' : 'agent';
-  const who = entry.author.kind === 'visitor' ? 'Visitor' : entry.author.name || 'Agent';
+  const who = entry.author.kind === 'visitor' ? 'Visitor' : entry.author.kind === 'system' ? 'Confidant' : entry.author.name || 'Agent';
   const masked = entry.redactions?.length ? `Masked on arrival: ${[...new Set(entry.redactions.map((mark) => mark.kind))].join(', ')}` : null;
   const meta = [who, entry.createdAt ? clock(entry.createdAt) : null, masked, status].filter(Boolean).join(' · ');
   return el('div', { class: `row ${kind}`, dataset: { seq: entry.seq ? String(entry.seq) : '' } },

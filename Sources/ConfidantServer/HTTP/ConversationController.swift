@@ -67,6 +67,11 @@ struct ConversationController {
             let record = try await chat.readAccessibleConversation(id, for: .staff(staff))
             let (entries, _) = try await chat.timeline(.staff(staff), conversation: id, after: 0)
             let summary = try await chat.database.read { try await chat.summary(of: record, audience: .staff, in: $0) }
+            // Every opening of a whole transcript by staff is evidence of who read what.
+            try await chat.database.transaction { store in
+                try await store.appendAudit(
+                    AuditEvent("transcript.opened", by: staff, address: context.remoteAddress, target: ("conversation", id.rawValue)))
+            }
             return TranscriptResponse(conversation: summary, entries: entries.map { ServerEnvelope($0.frame) })
         }
     }

@@ -79,11 +79,15 @@ public struct SiteSettings: Codable, Sendable, Equatable {
     /// The site's own patterns of something to hide in messages (see ``RedactionPattern``), on
     /// top of card numbers, CVVs, SSNs and IBANs.
     public var redactionPatterns: [String]
+    /// Days after closing that a conversation is deleted, with a visitor left with none
+    /// (erased, their data key destroyed); nil keeps them until erased by hand.
+    public var retentionDays: Int?
 
     /// The defaults of a new site.
     public init(
         color: String = "#2563eb", position: Position = .right, greeting: String? = nil, language: Language = .auto, preChat: PreChat = .init(),
-        consent: Consent = .init(), proactive: [ProactiveRule] = [], redactionPatterns: [String] = []
+        consent: Consent = .init(), proactive: [ProactiveRule] = [], redactionPatterns: [String] = [],
+        retentionDays: Int? = nil
     ) {
         self.color = color
         self.position = position
@@ -93,10 +97,11 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         self.consent = consent
         self.proactive = proactive
         self.redactionPatterns = redactionPatterns
+        self.retentionDays = retentionDays
     }
 
     enum CodingKeys: String, CodingKey {
-        case color, position, greeting, language, preChat, consent, proactive, redactionPatterns
+        case color, position, greeting, language, preChat, consent, proactive, redactionPatterns, retentionDays
     }
 
     /// Decodes settings; missing fields keep their defaults, so a partial object updates only
@@ -112,6 +117,7 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         consent = try c.decodeIfPresent(Consent.self, forKey: .consent) ?? defaults.consent
         proactive = try c.decodeIfPresent([ProactiveRule].self, forKey: .proactive) ?? defaults.proactive
         redactionPatterns = try c.decodeIfPresent([String].self, forKey: .redactionPatterns) ?? defaults.redactionPatterns
+        retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
     }
 
     /// The redactor for this site's messages.
@@ -147,6 +153,9 @@ public struct SiteSettings: Codable, Sendable, Equatable {
                 throw ConfidantError(.invalidRequest, "Proactive rule \(index + 1): the URL pattern must be 1–200 characters without spaces.")
             }
             copy.proactive[index].message = try TextRules.messageBody(rule.message, maxCharacters: 200, field: "message")
+        }
+        if let retentionDays, !(1...3650).contains(retentionDays) {
+            throw ConfidantError(.invalidRequest, "retentionDays must be 1 to 3650 (or left out to keep conversations).")
         }
         guard redactionPatterns.count <= RedactionPattern.maxCount else {
             throw ConfidantError(.invalidRequest, "At most \(RedactionPattern.maxCount) redaction patterns.")

@@ -21,6 +21,7 @@ struct ApplicationParts: Sendable {
     let limiter: RateLimiter
     let spam: SpamGuard
     let caps: ConnectionCaps
+    let visitors: VisitorData
 
     init(_ runtime: ConfidantRuntime) async throws {
         let configuration = runtime.configuration
@@ -48,6 +49,7 @@ struct ApplicationParts: Sendable {
             database: database, linksPerMessage: configuration.linksPerMessage, minimumFillTime: configuration.formMinimumFillMs, metrics: metrics)
         caps = ConnectionCaps(
             total: configuration.socketsTotal, perAddress: configuration.socketsPerAddress, perVisitor: configuration.socketsPerVisitor, metrics: metrics)
+        visitors = VisitorData(database: database, keys: runtime.keys, chat: chat)
     }
 }
 
@@ -98,7 +100,7 @@ func buildRouter(_ runtime: ConfidantRuntime, _ parts: ApplicationParts) throws 
     ReportController(database: database).addRoutes(to: api)
     cspReports.addRoutes(to: api)
     BlocklistController(database: database, chat: parts.chat, spam: parts.spam).addRoutes(to: api)
-    PrivacyController(visitors: VisitorData(database: database, keys: runtime.keys, chat: parts.chat)).addRoutes(to: api)
+    PrivacyController(visitors: parts.visitors).addRoutes(to: api)
     return router
 }
 
@@ -167,6 +169,7 @@ public func buildApplication(
     app.addServices(runtime.services)
     app.addServices(
         PresenceService(chat: parts.chat), AccessSweeper(authenticator: parts.authenticator, interval: .seconds(60)),
+        RetentionSweeper(database: runtime.database, visitors: parts.visitors, interval: configuration.retentionInterval, logger: logger),
         AuditHeadWriter(
             database: runtime.database, file: URL(fileURLWithPath: configuration.effectiveAuditHeadFile), interval: configuration.auditHeadInterval,
             logger: logger))

@@ -15,6 +15,8 @@ struct AuditEvent: ResponseEncodable, Sendable, Codable, Equatable {
         case visitor
         case apiToken = "api_token"
         case cli
+        /// Confidant's own background work (retention).
+        case system
         case anonymous
     }
 

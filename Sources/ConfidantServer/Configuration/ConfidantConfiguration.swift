@@ -65,6 +65,8 @@ public struct ConfidantConfiguration: Sendable {
     public var linksPerMessage = 2
     /// A pre-chat or offline form sent sooner than this after it appeared is refused (a bot).
     public var formMinimumFillMs = 1500
+    /// How often the retention sweep runs.
+    public var retentionInterval: Duration = .seconds(3600)
     /// How often the audit chain's newest link is written outside the database.
     public var auditHeadInterval: Duration = .seconds(60)
     /// Where the audit chain's newest link is written; nil: `audit-head.json` in the data directory.
@@ -122,6 +124,7 @@ public struct ConfidantConfiguration: Sendable {
         linksPerMessage = reader.int(forKey: "limits.linksPerMessage", default: linksPerMessage)
         formMinimumFillMs = reader.int(forKey: "limits.formMinimumFillMs", default: formMinimumFillMs)
         auditHeadInterval = .seconds(reader.int(forKey: "audit.headIntervalSeconds", default: 60))
+        retentionInterval = .seconds(60 * reader.int(forKey: "retention.intervalMinutes", default: 60))
         auditHeadFile = reader.string(forKey: "audit.headFile")
         metricsPort = reader.int(forKey: "metrics.port")
         metricsHost = reader.string(forKey: "metrics.host", default: metricsHost)
@@ -192,7 +195,7 @@ public struct ConfidantConfiguration: Sendable {
             ("visitor.tokenLifetimeDays", visitorTokenLifetime), ("realtime.heartbeatSeconds", heartbeatInterval),
             ("realtime.helloTimeoutSeconds", helloTimeout), ("realtime.pingIntervalSeconds", pingInterval),
             ("http.idleTimeoutSeconds", httpIdleTimeout), ("http.headerTimeoutSeconds", httpHeaderTimeout),
-            ("audit.headIntervalSeconds", auditHeadInterval),
+            ("audit.headIntervalSeconds", auditHeadInterval), ("retention.intervalMinutes", retentionInterval),
         ] where value <= .zero {
             throw ConfigurationError("\(name) must be positive.")
         }

@@ -46,6 +46,8 @@ struct ErasureReport: ResponseEncodable, Sendable {
 enum PrivacyRequester: Sendable {
     case staff(StaffIdentity, address: String)
     case cli
+    /// The retention sweep (``RetentionSweeper``).
+    case retention
 
     func event(_ action: String, visitor: VisitorID, details: [String: String]) -> AuditEvent {
         switch self {
@@ -53,6 +55,8 @@ enum PrivacyRequester: Sendable {
             AuditEvent(action, by: staff, address: address, target: ("visitor", visitor.rawValue), details: details)
         case .cli:
             AuditEvent(actorKind: .cli, action: action, targetKind: "visitor", targetId: visitor.rawValue, details: details)
+        case .retention:
+            AuditEvent(actorKind: .system, action: action, targetKind: "visitor", targetId: visitor.rawValue, details: details)
         }
     }
 }

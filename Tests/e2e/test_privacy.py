@@ -3,7 +3,7 @@ masking every side sees once it has."""
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import agent_and_visitor, say
+from conftest import agent_and_visitor, console_login, say
 
 
 def test_widget_warns_before_a_card_number_and_everyone_sees_it_masked(server, owner, host, browsers):
@@ -64,3 +64,16 @@ def test_console_holds_a_reply_that_asks_for_a_password(server, owner, host, bro
     box.send_keys(Keys.ENTER)
     visitor.text_appears(".bubble-in", "Forgot password")
     assert "tell me your password" not in visitor.driver.page_source
+
+    # A supervisor (here the owner) watching live lets one such reply through.
+    supervisor = browsers()
+    console_login(supervisor, server, {"email": server.owner_email, "password": server.owner_password}, available=False)
+    supervisor.clickable("nav button[data-page=history]").click()
+    supervisor.clickable("tr.clickable").click()
+    supervisor.clickable("#watch-live").click()
+    supervisor.clickable("#allow-guarded").click()
+    supervisor.text_appears(".note-mode", "next reply asking for a secret goes through")
+    box = agent.find("#composer")
+    box.send_keys("Please read me the one-time code from your bank's app.")
+    box.send_keys(Keys.ENTER)
+    visitor.text_appears(".body", "one-time code from your bank")

@@ -90,8 +90,18 @@ export function renderHistory(main, store) {
     try {
       await store.socket.request({ type: 'conversation.watch', conversationId: id });
       const note = el('textarea', { class: 'input', id: 'whisper', rows: '2', maxlength: '4000', 'aria-label': 'Internal note to the agent' });
+      const allowed = el('p', { class: 'hint', 'aria-live': 'polite' });
       button.replaceWith(el('div', { class: 'stack note-mode' },
         el('p', { class: 'hint', text: 'Watching live. The visitor does not see you or your notes.' }), note,
+        // The guard holds replies that ask visitors for secrets; a supervisor may let one through.
+        el('button', { class: 'secondary', type: 'button', id: 'allow-guarded', text: 'Allow one guarded reply', onclick: async () => {
+          try {
+            const exception = await api('POST', `/v1/conversations/${id}/guard-exception`);
+            allowed.textContent = `The agent's next reply asking for a secret goes through if sent before ${new Date(exception.expiresAt).toLocaleTimeString()}.`;
+          } catch (failure) {
+            error.textContent = failure.message;
+          }
+        } }), allowed,
         el('button', { class: 'secondary', type: 'button', text: 'Send internal note', onclick: async () => {
           if (!note.value.trim()) return;
           try {

@@ -29,7 +29,7 @@ struct ApplicationParts: Sendable {
         hub = Hub()
         chat = ChatService(
             database: database, keys: runtime.keys, hub: hub,
-            settings: ChatSettings(presenceTTL: configuration.presenceTTL, heartbeatInterval: configuration.heartbeatInterval, nodeID: configuration.nodeID),
+            settings: ChatSettings(configuration),
             logger: runtime.logger
         )
         audit = AuditLog(database: database, logger: runtime.logger)

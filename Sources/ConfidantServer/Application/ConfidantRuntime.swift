@@ -142,8 +142,7 @@ public struct ConfidantRuntime: Sendable {
             database: database, keys: keys,
             chat: ChatService(
                 database: database, keys: keys, hub: Hub(),
-                settings: ChatSettings(
-                    presenceTTL: configuration.presenceTTL, heartbeatInterval: configuration.heartbeatInterval, nodeID: configuration.nodeID),
+                settings: ChatSettings(configuration),
                 logger: logger))
     }
 

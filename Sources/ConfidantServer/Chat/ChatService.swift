@@ -16,6 +16,30 @@ struct ChatSettings: Sendable {
     var heartbeatInterval: Duration
     /// This process's id in `agent_presence`.
     var nodeID: String
+    /// Days after closing that agents keep access to a conversation (0: always); supervisors,
+    /// admins, owners and auditors keep it.
+    var agentClosedAccessDays: Int = 0
+
+    init(presenceTTL: Duration, heartbeatInterval: Duration, nodeID: String, agentClosedAccessDays: Int = 0) {
+        self.presenceTTL = presenceTTL
+        self.heartbeatInterval = heartbeatInterval
+        self.nodeID = nodeID
+        self.agentClosedAccessDays = agentClosedAccessDays
+    }
+
+    /// The settings a configuration asks for.
+    init(_ configuration: ConfidantConfiguration) {
+        self.init(
+            presenceTTL: configuration.presenceTTL, heartbeatInterval: configuration.heartbeatInterval, nodeID: configuration.nodeID,
+            agentClosedAccessDays: configuration.agentClosedAccessDays)
+    }
+
+    /// For an agent: conversations closed before this time (Unix ms) are out of reach; nil for
+    /// everyone else, or when access does not expire.
+    func closedAccessCutoff(for staff: StaffIdentity, now: Int64 = nowMillis()) -> Int64? {
+        guard staff.role == .agent, agentClosedAccessDays > 0 else { return nil }
+        return now - Int64(agentClosedAccessDays) * 86_400_000
+    }
 }
 
 /// The one place where chat happens. Every visitor and agent action, whatever path it arrives
@@ -56,6 +80,7 @@ final class ChatService: Sendable {
             conversation.visitorId == visitor.visitorID.rawValue && conversation.siteId == visitor.siteID.rawValue
         case .staff(let staff):
             staff.allows(.chat) && staff.canAccess(department: conversation.departmentID, agent: conversation.agentID)
+                && !(conversation.conversationState == .closed && (conversation.closedAt ?? .max) < (settings.closedAccessCutoff(for: staff) ?? .min))
         }
     }
 

@@ -65,6 +65,8 @@ public struct ConfidantConfiguration: Sendable {
     public var linksPerMessage = 2
     /// A pre-chat or offline form sent sooner than this after it appeared is refused (a bot).
     public var formMinimumFillMs = 1500
+    /// Days after closing that agents keep access to a conversation (0: always).
+    public var agentClosedAccessDays = 90
     /// How often the retention sweep runs.
     public var retentionInterval: Duration = .seconds(3600)
     /// How often the audit chain's newest link is written outside the database.
@@ -125,6 +127,7 @@ public struct ConfidantConfiguration: Sendable {
         formMinimumFillMs = reader.int(forKey: "limits.formMinimumFillMs", default: formMinimumFillMs)
         auditHeadInterval = .seconds(reader.int(forKey: "audit.headIntervalSeconds", default: 60))
         retentionInterval = .seconds(60 * reader.int(forKey: "retention.intervalMinutes", default: 60))
+        agentClosedAccessDays = reader.int(forKey: "access.agentClosedConversationDays", default: agentClosedAccessDays)
         auditHeadFile = reader.string(forKey: "audit.headFile")
         metricsPort = reader.int(forKey: "metrics.port")
         metricsHost = reader.string(forKey: "metrics.host", default: metricsHost)
@@ -184,6 +187,7 @@ public struct ConfidantConfiguration: Sendable {
         where value < 1 {
             throw ConfigurationError("\(name) must be at least 1.")
         }
+        guard (0...36500).contains(agentClosedAccessDays) else { throw ConfigurationError("access.agentClosedConversationDays must be 0–36500.") }
         guard linksPerMessage >= 0 else { throw ConfigurationError("limits.linksPerMessage must not be negative.") }
         guard (0...60_000).contains(formMinimumFillMs) else { throw ConfigurationError("limits.formMinimumFillMs must be 0–60000.") }
         if let metricsPort, !(1...65535).contains(metricsPort) || metricsPort == port {

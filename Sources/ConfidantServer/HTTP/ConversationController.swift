@@ -40,6 +40,7 @@ struct ConversationController {
             if !staff.allows(.allDepartments) {
                 filter.scope = (staff.agentID, Array(staff.departments))
             }
+            filter.closedAfter = chat.settings.closedAccessCutoff(for: staff)
             let summaries = try await chat.database.read { store in
                 var summaries: [ConversationSummary] = []
                 for record in try await store.conversations(matching: filter) {

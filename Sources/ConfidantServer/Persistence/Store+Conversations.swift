@@ -44,6 +44,8 @@ struct ConversationFilter: Sendable {
     var limit = 50
     /// For callers without `allDepartments`: what they may see (see ``AccessPolicy/canAccess``).
     var scope: (agent: AgentID, departments: [DepartmentID])?
+    /// For agents whose access to closed conversations expires: closed before this, left out.
+    var closedAfter: Int64?
 }
 
 /// A queued conversation's routing-relevant columns.
@@ -223,6 +225,9 @@ extension Store {
                 if !scope.departments.isEmpty { group = group.orWhere("department_id", .in, scope.departments.map(\.rawValue)) }
                 return group
             }
+        }
+        if let closedAfter = filter.closedAfter {
+            query = query.where { $0.where("state", .notEqual, "closed").orWhere("closed_at", .greaterThanOrEqual, closedAfter) }
         }
         return try await query.orderBy("created_at", .descending).orderBy("id").limit(filter.limit)
             .all(decoding: ConversationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)

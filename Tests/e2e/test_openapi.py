@@ -95,7 +95,7 @@ def seeded(server: Server) -> dict:
 def test_schemathesis_passes_for_an_anonymous_caller(open_server):
     output = schemathesis(open_server, "")
     # Every operation ran; staff operations refused the caller.
-    assert "Selected: 57/57" in output, output[-3000:]
+    assert "Selected: 58/58" in output, output[-3000:]
 
 
 def test_schemathesis_passes_for_a_signed_in_agent(open_server):
@@ -122,7 +122,7 @@ parameters = {{ id = "{data["offline"]}" }}
     # Signing out and revoking one's own session would end the session the run uses; the
     # anonymous run and SignInTests cover both.
     output = schemathesis(open_server, config, "--exclude-operation-id", "logout", "--exclude-operation-id", "revokeOwnSession")
-    assert "Selected: 55/57" in output, output[-3000:]
+    assert "Selected: 56/58" in output, output[-3000:]
     # The seeded conversation is the agent's to read, so the run's reads of it were not refusals.
     status, transcript, _ = agent.call("GET", f"/v1/conversations/{data['conversation']}/transcript")
     assert status == 200 and transcript["entries"], transcript

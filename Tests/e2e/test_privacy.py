@@ -1,5 +1,9 @@
 """Privacy in the browser: the widget's warning before a card number or password leaves, and the
 masking every side sees once it has."""
+import csv
+import io
+import time
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -77,3 +81,30 @@ def test_console_holds_a_reply_that_asks_for_a_password(server, owner, host, bro
     box.send_keys("Please read me the one-time code from your bank's app.")
     box.send_keys(Keys.ENTER)
     visitor.text_appears(".body", "one-time code from your bank")
+
+
+def test_audit_log_searched_and_exported_as_csv_that_no_spreadsheet_evaluates(server, owner, browsers):
+    site = owner.create("/v1/sites", {"name": "Shop", "allowedOrigins": ["https://shop.example"]})
+    # A value an attacker could plant in an audited field, shaped as a spreadsheet formula.
+    owner.create(f"/v1/sites/{site['id']}/blocklist", {"kind": "pattern", "value": "=HYPERLINK(\"http://evil.example\",\"x\")"})
+    browser = browsers()
+    console_login(browser, server, {"email": server.owner_email, "password": server.owner_password}, available=False)
+    browser.clickable("nav button[data-page=audit]").click()
+    box = browser.find("#audit-action")
+    box.send_keys("site.")
+    box.send_keys(Keys.ENTER)
+    browser.text_appears("#audit-table", "site.blocklist.added")
+    browser.clickable("#audit-export").click()
+    deadline = time.time() + 15
+    while time.time() < deadline and not list(browser.downloads.glob("*.csv")):
+        time.sleep(0.2)
+    files = list(browser.downloads.glob("*.csv"))
+    assert files, "the CSV was downloaded"
+    rows = list(csv.reader(io.StringIO(files[0].read_text(encoding="utf-8"))))
+    assert rows[0][:4] == ["at_utc", "actor_kind", "actor_id", "action"]
+    assert {row[3] for row in rows[1:]} == {"site.blocklist.added"}, rows
+    details = rows[1][8]
+    assert details.startswith("kind=pattern; value=") and "HYPERLINK" in details
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@")), f"a cell a spreadsheet would evaluate: {cell!r}"

@@ -124,10 +124,87 @@ extension Store {
 
     /// Events newest first, before `before` (Unix ms) when given, optionally of one action.
     func auditEvents(before: Int64?, action: String?, limit: Int) async throws -> [AuditRecord] {
+        try await auditEvents(matching: AuditFilter(action: action, before: before), limit: limit)
+    }
+
+    /// Events newest first that match every condition of `filter`, as `Row` (``AuditRecord``, or
+    /// ``ChainedAuditRecord`` with their links).
+    func auditEvents<Row: Decodable>(matching filter: AuditFilter, limit: Int, as type: Row.Type = AuditRecord.self) async throws -> [Row] {
         var query = sql.select().column("*").from("audit_events")
-        if let before { query = query.where("at", .lessThan, before) }
-        if let action { query = query.where("action", .equal, action) }
+        if let before = filter.before { query = query.where("at", .lessThan, before) }
+        if let from = filter.from { query = query.where("at", .greaterThanOrEqual, from) }
+        if let to = filter.to { query = query.where("at", .lessThan, to) }
+        if let action = filter.action {
+            // `auth.` matches every action under it; anything else matches exactly.
+            query = action.hasSuffix(".") ? query.where("action", .like, action + "%") : query.where("action", .equal, action)
+        }
+        if let actor = filter.actor { query = query.where("actor_id", .equal, actor) }
+        if let target = filter.target { query = query.where("target_id", .equal, target) }
+        if let outcome = filter.outcome { query = query.where("outcome", .equal, outcome.rawValue) }
         return try await query.orderBy("at", .descending).orderBy("id", .descending).limit(limit)
-            .all(decoding: AuditRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+    }
+}
+
+/// What to look for in the audit log; every condition given must hold.
+struct AuditFilter: Sendable {
+    var action: String?
+    var actor: String?
+    var target: String?
+    var outcome: AuditEvent.Outcome?
+    var from: Int64?
+    var to: Int64?
+    /// Keyset pagination, newest first.
+    var before: Int64?
+
+    /// The filter a request's query asks for (`action`, `actor`, `target`, `outcome`, `from`, `to`, `before`).
+    init(query request: Request) throws(ConfidantError) {
+        func text(_ name: String) throws(ConfidantError) -> String? { try request.query(name) { (1...64).contains($0.unicodeScalars.count) ? $0 : nil } }
+        action = try text("action")
+        actor = try text("actor")
+        target = try text("target")
+        outcome = try request.query("outcome", AuditEvent.Outcome.init(rawValue:))
+        from = try request.query("from", Int64.init)
+        to = try request.query("to", Int64.init)
+        before = try request.query("before", Int64.init)
+    }
+
+    init(action: String? = nil, before: Int64? = nil) {
+        self.action = action
+        self.before = before
+    }
+}
+
+/// The audit log as CSV (RFC 4180) for spreadsheets, safe from formula injection: a cell that
+/// begins with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that no
+/// spreadsheet evaluates text an attacker put into an audited field (an e-mail address typed at
+/// sign-in, a user agent).
+enum AuditCSV {
+    static let header = ["at_utc", "actor_kind", "actor_id", "action", "outcome", "target_kind", "target_id", "address", "details", "seq", "hash"]
+
+    static func cell(_ value: String) -> String {
+        var text = value
+        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            text = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+
+    static func document(_ records: [ChainedAuditRecord]) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var lines = [header.joined(separator: ",")]
+        for row in records {
+            let record = row.record
+            let details = (Store.decodeJSON([String: String].self, from: record.details) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: "; ")
+            let fields = [
+                formatter.string(from: Date(timeIntervalSince1970: Double(record.at) / 1000)), record.actorKind, record.actorId ?? "", record.action,
+                record.outcome, record.targetKind ?? "", record.targetId ?? "", record.address ?? "", details, String(row.seq), row.hash,
+            ]
+            lines.append(fields.map(cell).joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
     }
 }

@@ -56,19 +56,35 @@ struct SecurityPolicyController {
     }
 }
 
-/// The audit log, read-only: `GET /v1/audit?before=&action=&limit=` (`readAudit`), newest first.
+/// The audit log, read-only (`readAudit`): `GET /v1/audit?action=&actor=&target=&outcome=&from=&to=&before=&limit=`,
+/// newest first (an `action` ending in `.` matches every action under it), and
+/// `GET /v1/audit/export` with the same filters as CSV safe from formula injection (at most
+/// ``exportLimit`` rows; the export itself is audited).
 struct AuditController {
+    static let exportLimit = 10_000
     let database: any Database
 
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
         router.get("/audit") { request, context in
             _ = try context.requireStaff(.readAudit)
-            let before = try request.query("before", Int64.init)
-            let action = try request.query("action") { $0.count <= 64 ? $0 : nil }
+            let filter = try AuditFilter(query: request)
             let limit = try request.query("limit") { Int($0).flatMap { (1...Limits.maxPageSize).contains($0) ? $0 : nil } } ?? 100
-            let records = try await database.read { try await $0.auditEvents(before: before, action: action, limit: limit) }
+            let records = try await database.read { try await $0.auditEvents(matching: filter, limit: limit) }
             let items = records.map(\.event)
             return ListResponse(items: items, nextBefore: items.count == limit ? items.last?.at : nil)
+        }
+        router.get("/audit/export") { request, context -> Response in
+            let staff = try context.requireStaff(.readAudit)
+            let filter = try AuditFilter(query: request)
+            let records = try await database.read { try await $0.auditEvents(matching: filter, limit: Self.exportLimit, as: ChainedAuditRecord.self) }
+            try await database.transaction { store in
+                try await store.appendAudit(
+                    AuditEvent("audit.exported", by: staff, address: context.remoteAddress, details: ["rows": String(records.count)]))
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"confidant-audit.csv\""],
+                body: .init(byteBuffer: ByteBuffer(string: AuditCSV.document(records))))
         }
     }
 }

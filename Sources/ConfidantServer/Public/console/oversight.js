@@ -4,16 +4,28 @@ import { el, replace } from '/shared/dom.js';
 import { api, query } from '/console/api.js';
 import { nameOf } from '/console/store.js';
 
-/** The audit log, newest first, filterable by action, paged by time. */
+/** The audit log, newest first, searchable, paged by time, exportable as CSV. */
 export function renderAudit(main) {
-  const action = el('input', { id: 'audit-action', placeholder: 'e.g. auth.login', maxlength: '64' });
+  const action = el('input', { id: 'audit-action', placeholder: 'e.g. auth.login, or auth.', maxlength: '64' });
+  const actor = el('input', { id: 'audit-actor', placeholder: 'an id', maxlength: '64' });
+  const target = el('input', { id: 'audit-target', placeholder: 'an id', maxlength: '64' });
+  const outcome = el('select', { id: 'audit-outcome' }, el('option', { value: '', text: 'Any' }), el('option', { value: 'success', text: 'Success' }),
+    el('option', { value: 'failure', text: 'Failure' }));
+  const from = el('input', { type: 'date', id: 'audit-from' });
+  const to = el('input', { type: 'date', id: 'audit-to' });
+  const exportLink = el('a', { class: 'secondary button', id: 'audit-export', download: 'confidant-audit.csv', text: 'Export CSV' });
+  const filters = () => ({
+    action: action.value.trim(), actor: actor.value.trim(), target: target.value.trim(), outcome: outcome.value,
+    from: from.value ? new Date(from.value).getTime() : '', to: to.value ? new Date(to.value).getTime() + 86400000 : '',
+  });
   const results = el('div', { class: 'card' });
   const error = el('p', { class: 'error', role: 'alert' });
   let before = null;
 
   async function load(more = false) {
     try {
-      const page = await api('GET', `/v1/audit${query({ action: action.value.trim(), before: more ? before : '', limit: 100 })}`);
+      exportLink.href = `/v1/audit/export${query(filters())}`;
+      const page = await api('GET', `/v1/audit${query({ ...filters(), before: more ? before : '', limit: 100 })}`);
       before = page.nextBefore ?? null;
       const rows = page.items.map((event) => el('tr', { class: event.outcome === 'failure' ? 'failure' : '' },
         el('td', { text: new Date(event.at).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' }),
@@ -35,7 +47,10 @@ export function renderAudit(main) {
   replace(main, el('section', { class: 'page', 'aria-label': 'Audit log' },
     el('h2', { text: 'Audit log' }),
     el('form', { class: 'filters card', onsubmit: (event) => { event.preventDefault(); load(); } },
-      el('label', { class: 'field', for: 'audit-action' }, 'Action', action), el('button', { class: 'primary', type: 'submit', text: 'Filter' })),
+      el('label', { class: 'field', for: 'audit-action' }, 'Action', action), el('label', { class: 'field', for: 'audit-actor' }, 'Who', actor),
+      el('label', { class: 'field', for: 'audit-target' }, 'Target', target), el('label', { class: 'field', for: 'audit-outcome' }, 'Outcome', outcome),
+      el('label', { class: 'field', for: 'audit-from' }, 'From', from), el('label', { class: 'field', for: 'audit-to' }, 'To', to),
+      el('button', { class: 'primary', type: 'submit', text: 'Filter' }), exportLink),
     error, results));
   load();
 }

@@ -51,7 +51,9 @@ public enum SecretRequestGuard {
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
         for sentence in folded.split(whereSeparator: { ".?!;\n".contains($0) }) {
             let words = " " + sentence.map { $0.isLetter || $0.isNumber || $0 == "'" || $0 == "-" ? $0 : " " } + " "
-            func has(_ phrase: String) -> Bool { words.contains(" \(phrase) ") || words.contains(" \(phrase)") && phrase.count > 4 }
+            // A phrase of up to 4 characters must be a whole word ("pin", not "pinch"); a longer
+            // one may start a word, so stems match their endings ("jelszav" in "jelszavát").
+            func has(_ phrase: String) -> Bool { words.contains(phrase.count > 4 ? " \(phrase)" : " \(phrase) ") }
             guard !promises.contains(where: has), asks.contains(where: has) else { continue }
             if let (secret, _) = secrets.first(where: { $0.1.contains(where: has) }) { return secret }
         }

@@ -121,7 +121,7 @@ public struct ConfidantRuntime: Sendable {
     /// Everything held about a visitor as one JSON document (`confidant visitor export`); audited.
     public func exportVisitor(_ id: String) async throws -> Data {
         guard let visitor = VisitorID(id) else { throw ConfidantError(.notFound, "No such visitor.") }
-        let export = try await visitorData.export(visitor, for: .cli)
+        let export = try await ApplicationParts(self).visitors.export(visitor, for: .cli)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(export)
@@ -130,20 +130,9 @@ public struct ConfidantRuntime: Sendable {
     /// Erases a visitor for good (`confidant visitor erase`); audited. Returns a one-line account.
     public func eraseVisitor(_ id: String) async throws -> String {
         guard let visitor = VisitorID(id) else { throw ConfidantError(.notFound, "No such visitor.") }
-        let report = try await visitorData.erase(visitor, for: .cli)
+        let report = try await ApplicationParts(self).visitors.erase(visitor, for: .cli)
         return
             "Erased visitor \(id): \(report.conversations) conversations, \(report.messages) messages, \(report.offlineMessages) offline messages; data key \(report.keyDestroyed ? "destroyed" : "already gone")."
-    }
-
-    /// Export and erasure outside a running server: no socket can be open, so the chat service
-    /// here only serves reading timelines.
-    private var visitorData: VisitorData {
-        VisitorData(
-            database: database, keys: keys,
-            chat: ChatService(
-                database: database, keys: keys, hub: Hub(),
-                settings: ChatSettings(configuration),
-                logger: logger))
     }
 
     /// How many staff accounts exist (zero on a fresh deployment).

@@ -74,9 +74,9 @@ enum AuditChain {
         try await database.read { store in
             var report = Report(entries: 0)
             var previous = (seq: Int64(0), hash: genesis)
-            let unchained = try await store.first("SELECT id FROM audit_events WHERE seq IS NULL OR hash IS NULL LIMIT 1", as: IDRow.self)
+            let unchained = try await store.scalar("SELECT id FROM audit_events WHERE seq IS NULL OR hash IS NULL LIMIT 1", column: "id", as: String.self)
             if let unchained {
-                report.problem = "Entry \(unchained.id) is outside the chain (its place or hash was removed)."
+                report.problem = "Entry \(unchained) is outside the chain (its place or hash was removed)."
                 return report
             }
             // Pages in order of place, so a large log is never held in memory at once.
@@ -108,8 +108,8 @@ enum AuditChain {
                 if head.seq > previous.seq {
                     report.problem =
                         "The newest entries are missing: the chain ends at entry \(previous.seq), but entry \(head.seq) existed when the head was written."
-                } else if let at = try await store.first("SELECT hash FROM audit_events WHERE seq = \(bind: head.seq)", as: HashRow.self),
-                    at.hash != head.hash
+                } else if let hash = try await store.scalar("SELECT hash FROM audit_events WHERE seq = \(bind: head.seq)", column: "hash", as: String.self),
+                    hash != head.hash
                 {
                     report.problem = "Entry \(head.seq) differs from the head written outside the database: the chain was rewritten from there or before."
                 }
@@ -123,7 +123,7 @@ enum AuditChain {
     /// for ``verify`` to report, not something to adopt.
     static func adoptUnchainedEntries(_ database: any Database) async throws {
         try await database.transaction { store in
-            guard try await store.first("SELECT id FROM audit_events WHERE seq IS NOT NULL LIMIT 1", as: IDRow.self) == nil else { return }
+            guard try await store.scalar("SELECT id FROM audit_events WHERE seq IS NOT NULL LIMIT 1", column: "id", as: String.self) == nil else { return }
             let legacy = try await store.all("SELECT * FROM audit_events ORDER BY at, id", as: AuditRecord.self)
             var previous = genesis
             for (index, record) in legacy.enumerated() {
@@ -149,8 +149,6 @@ enum AuditChain {
         return try JSONDecoder().decode(Head.self, from: Data(contentsOf: url))
     }
 
-    private struct IDRow: Decodable { let id: String }
-    private struct HashRow: Decodable { let hash: String }
     private struct LinkRow: Decodable {
         let seq: Int64
         let hash: String

@@ -59,6 +59,11 @@ final class ChatService: Sendable {
     /// Each conversation's visitor (which never changes), so sending a message needs no read
     /// before its transaction to find the sealing key.
     private let visitorOfConversation = Mutex<[ConversationID: VisitorID]>([:])
+    /// Each site's redactor (its patterns compiled), so a message does not read and parse its
+    /// site's settings. Kept ``redactorLifetime`` ms: a pattern change applies within that, on
+    /// every node.
+    private let redactors = Mutex<[String: (redactor: Redactor, loadedAt: Int64)]>([:])
+    static let redactorLifetime: Int64 = 2_000
     private static let visitorCacheLimit = 50_000
     /// Queue changes waiting to be announced, coalesced.
     let queueAnnouncements = QueueAnnouncements()
@@ -385,7 +390,14 @@ final class ChatService: Sendable {
 
     /// The redactor of a site's messages: the built-in kinds and the site's own patterns.
     private func redactor(of site: String, in store: Store) async throws -> Redactor {
-        try await store.site(id: SiteID(trusted: site))?.siteSettings.redactor ?? Redactor()
+        let now = nowMillis()
+        if let cached = redactors.withLock({ $0[site] }), now - cached.loadedAt < Self.redactorLifetime { return cached.redactor }
+        let redactor = try await store.site(id: SiteID(trusted: site))?.siteSettings.redactor ?? Redactor()
+        redactors.withLock { cache in
+            if cache.count >= Self.visitorCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[site] = (redactor, now)
+        }
+        return redactor
     }
 
     private func saveContact(of visitor: VisitorID, name: String?, email: String?, key: SymmetricKey, in store: Store) async throws {

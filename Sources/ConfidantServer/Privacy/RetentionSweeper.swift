@@ -45,21 +45,15 @@ struct RetentionSweeper: Service {
             guard let days = site.siteSettings.retentionDays else { continue }
             let cutoff = now - Int64(days) * 86_400_000
             try await database.transaction { store in
+                let expired: SQLQueryString = "site_id = \(bind: site.id) AND state = 'closed' AND closed_at < \(bind: cutoff)"
+                let left: SQLQueryString = "site_id = \(bind: site.id) AND created_at < \(bind: cutoff)"
                 report.messages +=
                     try await store.first(
-                        """
-                        SELECT COUNT(*) AS n FROM messages WHERE conversation_id IN (
-                            SELECT id FROM conversations WHERE site_id = \(bind: site.id) AND state = 'closed' AND closed_at < \(bind: cutoff))
-                        """, as: Count.self)?.n ?? 0
-                report.conversations +=
-                    try await store.first(
-                        "SELECT COUNT(*) AS n FROM conversations WHERE site_id = \(bind: site.id) AND state = 'closed' AND closed_at < \(bind: cutoff)",
-                        as: Count.self)?.n ?? 0
-                try await store.run("DELETE FROM conversations WHERE site_id = \(bind: site.id) AND state = 'closed' AND closed_at < \(bind: cutoff)")
-                report.offlineMessages +=
-                    try await store.first(
-                        "SELECT COUNT(*) AS n FROM offline_messages WHERE site_id = \(bind: site.id) AND created_at < \(bind: cutoff)", as: Count.self)?.n ?? 0
-                try await store.run("DELETE FROM offline_messages WHERE site_id = \(bind: site.id) AND created_at < \(bind: cutoff)")
+                        "SELECT COUNT(*) AS n FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE \(expired))", as: Count.self)?.n ?? 0
+                report.conversations += try await store.first("SELECT COUNT(*) AS n FROM conversations WHERE \(expired)", as: Count.self)?.n ?? 0
+                try await store.run("DELETE FROM conversations WHERE \(expired)")
+                report.offlineMessages += try await store.first("SELECT COUNT(*) AS n FROM offline_messages WHERE \(left)", as: Count.self)?.n ?? 0
+                try await store.run("DELETE FROM offline_messages WHERE \(left)")
                 lonely += try await store.all(
                     """
                     SELECT id FROM visitors v WHERE v.site_id = \(bind: site.id) AND v.last_seen_at < \(bind: cutoff)

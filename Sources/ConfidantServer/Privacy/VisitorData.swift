@@ -119,8 +119,11 @@ struct VisitorData: Sendable {
                 """, as: Counts.self)
             return (try await store.conversations(visitor: id), counts)
         }
-        guard let counts else { throw ConfidantError(.notFound, "No such visitor.") }
         let keyDestroyed = try await keys.destroyDataKey(for: id)
+        // No data, but a key (a key-store backup restored after an erasure): destroy it anyway.
+        guard let counts = counts ?? (keyDestroyed ? Counts(conversations: 0, messages: 0, offline: 0) : nil) else {
+            throw ConfidantError(.notFound, "No such visitor.")
+        }
         let report = ErasureReport(
             visitorId: id, conversations: counts.conversations, messages: counts.messages, offlineMessages: counts.offline, keyDestroyed: keyDestroyed)
         try await database.transaction { store in

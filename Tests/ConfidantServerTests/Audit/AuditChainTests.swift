@@ -89,6 +89,38 @@ struct AuditChainTests {
         }
     }
 
+    @Test("Entries written before the chain existed are chained once, in time order; later, an unchained entry is damage")
+    func legacyEntriesAreAdopted() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let database = server.runtime.database
+            try await database.transaction { store in
+                try await store.run("DELETE FROM audit_events")
+                for (index, action) in ["legacy.third", "legacy.first", "legacy.second"].enumerated() {
+                    let at: Int64 = [3000, 1000, 2000][index]
+                    try await store.run(
+                        """
+                        INSERT INTO audit_events (id, at, actor_kind, action, outcome, details)
+                        VALUES (\(bind: "legacy-\(index)"), \(bind: at), 'cli', \(bind: action), 'success', '{}')
+                        """)
+                }
+            }
+            try await AuditChain.adoptUnchainedEntries(database)
+            let adopted = try await AuditChain.verify(database, against: nil)
+            #expect(adopted.problem == nil && adopted.entries == 3, "\(adopted.problem ?? "")")
+            struct Row: Decodable { let action: String }
+            let order = try await database.read { try await $0.all("SELECT action FROM audit_events ORDER BY seq", as: Row.self) }.map(\.action)
+            #expect(order == ["legacy.first", "legacy.second", "legacy.third"])
+
+            try await database.transaction { store in
+                try await store.run(
+                    "INSERT INTO audit_events (id, at, actor_kind, action, outcome, details) VALUES ('smuggled', 4000, 'cli', 'legacy.late', 'success', '{}')")
+            }
+            try await AuditChain.adoptUnchainedEntries(database)
+            let report = try await AuditChain.verify(database, against: nil)
+            #expect(report.problem?.contains("smuggled is outside the chain") == true, "\(report.problem ?? "")")
+        }
+    }
+
     @Test("Concurrent appends take distinct, gap-free places", arguments: TestBackend.allCases)
     func concurrentAppendsStayChained(_ backend: TestBackend) async throws {
         try await TestServer.run(backend) { server in
@@ -109,15 +141,14 @@ struct AuditChainTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-audit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--data-dir", directory]
-        let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
-        let created = try ServerProcess.command(
-            ["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: "audit-test-password\n", environment: environment)
-        try #require(created.status == 0, "admin create failed: \(created.output)")
-        let process = try await ServerProcess.start(arguments, environment: environment)
-        let server = process.client(backend: .sqlite)
-        let owner = try await server.login(email: "owner@example.com", password: "audit-test-password")
+        // The head every second, so that the running server is seen writing it, not only at shutdown.
+        let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1", "CONFIDANT_AUDIT_HEAD_INTERVAL_SECONDS": "1"]
+        let (process, server, owner) = try await ServerProcess.startWithOwner(arguments, password: "audit-test-password", environment: environment)
         for name in ["Sales", "Support"] { _ = try await server.request(.post, "/v1/departments", json: ["name": name], as: owner) }
         _ = try await server.request(.post, "/v1/auth/login", json: ["email": "owner@example.com", "password": "not-the-password"])
+        let headFile = URL(fileURLWithPath: directory).appendingPathComponent("audit-head.json")
+        for _ in 0..<50 where try AuditChain.readHead(at: headFile)?.seq != 3 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try AuditChain.readHead(at: headFile)?.seq == 3, "the head of all three entries, written while the server runs")
         process.stop()
         #expect(process.log.contains("Audit chain head"), "the head is in the log stream too")
 

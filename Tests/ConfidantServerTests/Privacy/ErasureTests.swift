@@ -61,12 +61,7 @@ struct ErasureTests {
         let directory = root + "/data"
         let arguments = ["--data-dir", directory, "--log-level", "trace"]
         let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1", "CONFIDANT_LIMITS_FORM_MINIMUM_FILL_MS": "0"]
-        let created = try ServerProcess.command(
-            ["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: "erasure-test-password\n", environment: environment)
-        try #require(created.status == 0, "admin create failed: \(created.output)")
-        let process = try await ServerProcess.start(arguments, environment: environment)
-        let server = process.client(backend: .sqlite)
-        let owner = try await server.login(email: "owner@example.com", password: "erasure-test-password")
+        let (process, server, owner) = try await ServerProcess.startWithOwner(arguments, password: "erasure-test-password", environment: environment)
         let site = try await server.site(by: owner)
         let (agentSocket, _) = try await server.agentSocket(owner)
         let visitor = try await server.visitor(of: site)
@@ -135,6 +130,43 @@ struct ErasureTests {
 
         // The erasure is audited, with counts and no personal data.
         let audit = try await ServerProcess.command(["audit", "verify"] + arguments, environment: environment)
+        #expect(audit.status == 0, "\(audit.output)")
+    }
+
+    @Test("Erasing a visitor whose data is gone still destroys a key that came back (a restored key-store backup)")
+    func erasingAgainDestroysARestoredKey() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let owner = try await server.owner()
+            let visitor = try await server.visitor(of: try await server.site(by: owner))
+            // The rows are gone (erased earlier), the key is back.
+            try await server.runtime.database.transaction { try await $0.run("DELETE FROM visitors WHERE id = \(bind: visitor.visitorId.rawValue)") }
+            let erased = try await server.request(.delete, "/v1/visitors/\(visitor.visitorId)", as: owner)
+            #expect(erased.status == .ok)
+            #expect(String(buffer: erased.body).contains(#""keyDestroyed":true"#))
+            await #expect(throws: ConfidantError.self) { _ = try await server.runtime.keys.dataKey(for: visitor.visitorId) }
+            #expect(try await server.request(.delete, "/v1/visitors/\(visitor.visitorId)", as: owner).status == .notFound)
+        }
+    }
+
+    @Test("confidant visitor export and erase: the operator's way; the audit chain still verifies")
+    func commandLine() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-visitor-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["--data-dir", directory]
+        let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1"]
+        let (process, server, owner) = try await ServerProcess.startWithOwner(arguments, password: "visitor-cli-password", environment: environment)
+        let visitor = try await server.visitor(of: try await server.site(by: owner))
+        process.stop()
+
+        let exported = try ServerProcess.command(["visitor", "export", "--id", visitor.visitorId.rawValue] + arguments, environment: environment)
+        #expect(exported.status == 0, "\(exported.output)")
+        #expect(exported.output.contains(#""format" : "confidant.visitor-export.v1""#) && exported.output.contains(visitor.visitorId.rawValue))
+        let erased = try ServerProcess.command(["visitor", "erase", "--id", visitor.visitorId.rawValue] + arguments, environment: environment)
+        #expect(erased.status == 0, "\(erased.output)")
+        #expect(erased.output.contains("Erased visitor \(visitor.visitorId): 0 conversations, 0 messages, 0 offline messages; data key destroyed."))
+        let again = try ServerProcess.command(["visitor", "export", "--id", visitor.visitorId.rawValue] + arguments, environment: environment)
+        #expect(again.status != 0 && again.output.contains("No such visitor"), "\(again.output)")
+        let audit = try ServerProcess.command(["audit", "verify"] + arguments, environment: environment)
         #expect(audit.status == 0, "\(audit.output)")
     }
 

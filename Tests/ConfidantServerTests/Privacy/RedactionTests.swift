@@ -18,13 +18,7 @@ struct RedactionTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--data-dir", directory, "--log-level", "trace"]
         let environment = ["CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1", "CONFIDANT_LIMITS_MESSAGES_PER_VISITOR": "100000/1s"]
-        let created = try ServerProcess.command(
-            ["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: "redaction-test-password\n", environment: environment)
-        try #require(created.status == 0, "admin create failed: \(created.output)")
-
-        let process = try await ServerProcess.start(arguments, environment: environment)
-        let server = process.client(backend: .sqlite)
-        let owner = try await server.login(email: "owner@example.com", password: "redaction-test-password")
+        let (process, server, owner) = try await ServerProcess.startWithOwner(arguments, password: "redaction-test-password", environment: environment)
         let site = try await server.site(by: owner)
         let patched = try await server.request(.patch, "/v1/sites/\(site.id)", json: ["settings": ["redactionPatterns": ["POL-######"]]], as: owner)
         #expect(patched.status == .ok)

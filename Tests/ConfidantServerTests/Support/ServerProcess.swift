@@ -44,6 +44,19 @@ struct ServerProcess: Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Creates the owner `owner@example.com` with `password` (`admin create`), starts
+    /// `confidant serve` on SQLite with `arguments`, and signs the owner in.
+    static func startWithOwner(_ arguments: [String], password: String, environment: [String: String] = [:]) async throws
+        -> (process: ServerProcess, server: TestServer, owner: StaffLogin)
+    {
+        let created = try command(
+            ["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: password + "\n", environment: environment)
+        try #require(created.status == 0, "admin create failed: \(created.output)")
+        let process = try await start(arguments, environment: environment)
+        let server = process.client(backend: .sqlite)
+        return (process, server, try await server.login(email: "owner@example.com", password: password))
+    }
+
     /// Starts `confidant serve` (with `--port 0` unless `fixedPort`) and waits until it prints
     /// the port it listens on.
     static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL? = nil, fixedPort: Bool = false) async throws

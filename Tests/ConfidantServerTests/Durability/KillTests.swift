@@ -19,7 +19,8 @@ struct KillTests {
             ["admin", "create", "--email", "owner@example.com", "--password-stdin"] + arguments, stdin: password + "\n", environment: environment)
         try #require(created.status == 0, "admin create failed: \(created.output)")
 
-        // First life: a visitor streams 300 messages without waiting; kill after 100 acks.
+        // First life: a visitor streams 3000 messages without waiting; kill after 100 acks. (A fast
+        // machine stored all of 300 before the kill landed; 3000 keeps the kill mid-stream.)
         let first = try await ServerProcess.start(arguments, environment: environment)
         var server = first.client(backend: backend)
         let owner = try await server.login(email: "owner@example.com", password: password)
@@ -29,7 +30,7 @@ struct KillTests {
         let (guest, _) = try await server.visitorSocket(visitor)
         guest.send(.openConversation(departmentId: nil, name: nil, email: nil, pageUrl: nil), ref: "open")
         let conversation = try #require(try await guest.next(timeout: .seconds(10), "opened") { $0.ref == "open" }.opened).id
-        let total = 300
+        let total = 3000
         for index in 0..<total {
             guest.send(.sendMessage(conversationId: conversation, clientId: "m-\(index)", body: "message \(index)", visibility: .public))
         }

@@ -27,9 +27,22 @@ struct PolicyTests {
         func granted(_ role: StaffRole) -> Set<Permission> { Set(Permission.allCases.filter { AccessPolicy.allows(role, $0) }) }
         #expect(granted(.owner) == Set(Permission.allCases))
         #expect(granted(.admin) == Set(Permission.allCases).subtracting([.manageOwners]))
-        #expect(granted(.supervisor) == [.chat, .monitor, .readDirectory, .readCannedResponses, .handleOfflineMessages, .readReports])
-        #expect(granted(.agent) == [.chat, .readDirectory, .readCannedResponses, .handleOfflineMessages])
+        #expect(granted(.supervisor) == [.chat, .monitor, .readDirectory, .readCannedResponses, .handleOfflineMessages, .readReports, .seePersonalData])
+        #expect(granted(.agent) == [.chat, .readDirectory, .readCannedResponses, .handleOfflineMessages, .seePersonalData])
         #expect(granted(.auditor) == [.readAudit, .readReports])
+    }
+
+    @Test("Personal-data masks keep initials and the top-level domain, nothing more")
+    func personalDataMasks() {
+        #expect(PersonalDataMask.name("Jane Q. Doe") == "J••• Q••• D•••")
+        #expect(PersonalDataMask.name("Ágnes") == "Á•••")
+        #expect(PersonalDataMask.name("  ") == "•••")
+        #expect(PersonalDataMask.email("jane.doe@example.com") == "j•••@•••.com")
+        #expect(PersonalDataMask.email("a@b") == "a•••@•••")
+        #expect(PersonalDataMask.email("not an address") == "•••")
+        #expect(PersonalDataMask.email("@example.com") == "•••")
+        #expect(PersonalDataView.shown.email("jane@example.com") == "jane@example.com")
+        #expect(PersonalDataView.masked.email("jane@example.com") == "j•••@•••.com")
     }
 
     @Test("Object-level access: own, own departments, general; admins all")

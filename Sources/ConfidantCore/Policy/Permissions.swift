@@ -45,6 +45,9 @@ public enum Permission: String, Sendable, Codable, CaseIterable {
     case readReports
     /// Create and revoke one's own API tokens.
     case manageAPITokens
+    /// See visitors' names and e-mail addresses unmasked (without it: initials only, see
+    /// ``PersonalDataView``). The security policy can withdraw it from supervisors and agents.
+    case seePersonalData
     /// Export everything held about a visitor, and erase it for good (GDPR).
     case managePersonalData
 }
@@ -55,8 +58,8 @@ public enum AccessPolicy {
     public static let grants: [StaffRole: Set<Permission>] = [
         .owner: Set(Permission.allCases),
         .admin: Set(Permission.allCases).subtracting([.manageOwners]),
-        .supervisor: [.chat, .monitor, .readDirectory, .readCannedResponses, .handleOfflineMessages, .readReports],
-        .agent: [.chat, .readDirectory, .readCannedResponses, .handleOfflineMessages],
+        .supervisor: [.chat, .monitor, .readDirectory, .readCannedResponses, .handleOfflineMessages, .readReports, .seePersonalData],
+        .agent: [.chat, .readDirectory, .readCannedResponses, .handleOfflineMessages, .seePersonalData],
         .auditor: [.readAudit, .readReports],
     ]
 

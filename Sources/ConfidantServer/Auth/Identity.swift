@@ -40,6 +40,9 @@ struct StaffIdentity: Sendable, Equatable {
         return .complete
     }
 
+    /// How this identity sees visitors' personal fields.
+    var personalData: PersonalDataView { allows(.seePersonalData) ? .shown : .masked }
+
     /// Whether this identity holds `permission`.
     func allows(_ permission: Permission) -> Bool { permissions.contains(permission) }
 

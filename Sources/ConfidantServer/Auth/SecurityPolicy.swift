@@ -2,8 +2,9 @@ import ConfidantCore
 import Foundation
 
 /// The organization's access policy, edited by admins (`PUT /v1/security/policy`): which roles
-/// must use two factors, and from which networks staff may reach the console, the API and the
-/// agent WebSocket. Empty lists allow every address.
+/// must use two factors, from which networks staff may reach the console, the API and the agent
+/// WebSocket, and which roles see visitors' personal fields masked. Empty lists allow every
+/// address.
 struct SecurityPolicy: Codable, Sendable, Equatable {
     /// Roles whose members must enroll in 2FA before they reach anything else.
     var requireTwoFactor: [StaffRole] = []
@@ -11,13 +12,20 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
     var staffNetworks: [String] = []
     /// Further networks per role: a member of a listed role must also connect from one of them.
     var roleNetworks: [StaffRole: [String]] = [:]
+    /// Roles whose members see visitors' names and e-mail addresses masked: they lose
+    /// `seePersonalData`. Owners and admins, who export and erase personal data, cannot be listed.
+    var maskPersonalData: [StaffRole] = []
 
     /// Checks every list and normalizes roles' duplicates away.
     func validated() throws(ConfidantError) -> SecurityPolicy {
         _ = try NetworkRange.parseList(staffNetworks, field: "staffNetworks")
         for (role, list) in roleNetworks { _ = try NetworkRange.parseList(list, field: "roleNetworks.\(role.rawValue)") }
+        if maskPersonalData.contains(where: { AccessPolicy.allows($0, .managePersonalData) }) {
+            throw ConfidantError(.invalidRequest, "maskPersonalData may list supervisor, agent and auditor only.")
+        }
         var copy = self
         copy.requireTwoFactor = StaffRole.allCases.filter(requireTwoFactor.contains)
+        copy.maskPersonalData = StaffRole.allCases.filter(maskPersonalData.contains)
         copy.roleNetworks = roleNetworks.filter { !$0.value.isEmpty }
         return copy
     }
@@ -32,6 +40,13 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
         Self.matches(staffNetworks, address) && Self.matches(roleNetworks[role] ?? [], address)
     }
 
+    /// What a member of `role` may do under this policy: the role's permissions, without
+    /// `seePersonalData` if the role is masked. Every staff identity is built from this.
+    func permissions(of role: StaffRole) -> Set<Permission> {
+        let granted = AccessPolicy.permissions(of: role)
+        return maskPersonalData.contains(role) ? granted.subtracting([.seePersonalData]) : granted
+    }
+
     /// Whether `role` must have 2FA.
     func requiresTwoFactor(_ role: StaffRole) -> Bool { requireTwoFactor.contains(role) }
 
@@ -40,13 +55,16 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case requireTwoFactor, staffNetworks, roleNetworks
+        case requireTwoFactor, staffNetworks, roleNetworks, maskPersonalData
     }
 
-    init(requireTwoFactor: [StaffRole] = [], staffNetworks: [String] = [], roleNetworks: [StaffRole: [String]] = [:]) {
+    init(
+        requireTwoFactor: [StaffRole] = [], staffNetworks: [String] = [], roleNetworks: [StaffRole: [String]] = [:], maskPersonalData: [StaffRole] = []
+    ) {
         self.requireTwoFactor = requireTwoFactor
         self.staffNetworks = staffNetworks
         self.roleNetworks = roleNetworks
+        self.maskPersonalData = maskPersonalData
     }
 
     init(from decoder: any Decoder) throws {
@@ -62,6 +80,7 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
             byRole[role] = list
         }
         roleNetworks = byRole
+        maskPersonalData = try container.decodeIfPresent([StaffRole].self, forKey: .maskPersonalData) ?? []
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -69,6 +88,7 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
         try container.encode(requireTwoFactor, forKey: .requireTwoFactor)
         try container.encode(staffNetworks, forKey: .staffNetworks)
         try container.encode(Dictionary(uniqueKeysWithValues: roleNetworks.map { ($0.key.rawValue, $0.value) }), forKey: .roleNetworks)
+        try container.encode(maskPersonalData, forKey: .maskPersonalData)
     }
 }
 

@@ -230,7 +230,7 @@ final class StaffAuthenticator: Sendable {
         let stage = session.sessionStage == .complete ? Self.stage(of: agent, policy: policy, secondFactorDone: true) : session.sessionStage
         return StaffIdentity(
             agentID: agent.agentID, displayName: agent.displayName, role: agent.staffRole, departments: Set(departments),
-            permissions: AccessPolicy.permissions(of: agent.staffRole),
+            permissions: policy.permissions(of: agent.staffRole),
             credential: .session(hash: hash, id: session.id, stage: stage, csrfToken: session.csrfToken))
     }
 
@@ -256,7 +256,7 @@ final class StaffAuthenticator: Sendable {
         }
         return StaffIdentity(
             agentID: agent.agentID, displayName: agent.displayName, role: agent.staffRole, departments: Set(departments),
-            permissions: AccessPolicy.permissions(of: agent.staffRole).intersection(record.scopeSet), credential: .apiToken(id: record.id))
+            permissions: policy.permissions(of: agent.staffRole).intersection(record.scopeSet), credential: .apiToken(id: record.id))
     }
 
     static let networkRefused = ConfidantError(.networkNotAllowed, "Staff access is not allowed from this network.")

@@ -106,8 +106,19 @@ extension ChatService {
         return entries.sorted { ($0.queuedAt, $0.conversationId.rawValue) < ($1.queuedAt, $1.conversationId.rawValue) }
     }
 
-    /// A conversation as `audience` may see it; staff also get the visitor's decrypted contact.
-    func summary(of conversation: ConversationRecord, audience: Audience, in store: Store) async throws -> ConversationSummary {
+    /// Who a conversation summary is rendered for.
+    enum SummaryReader {
+        /// The visitor: no personal fields, no page.
+        case visitor
+        /// Staff: the visitor's decrypted contact, shown or masked.
+        case staff(PersonalDataView)
+
+        /// As `staff` may see it (masked without `seePersonalData`).
+        static func staff(_ staff: StaffIdentity) -> SummaryReader { .staff(staff.personalData) }
+    }
+
+    /// A conversation as `reader` may see it.
+    func summary(of conversation: ConversationRecord, for reader: SummaryReader, in store: Store) async throws -> ConversationSummary {
         var agent: Author?
         if let id = conversation.agentID, let record = try await store.agent(id: id) {
             agent = Author(kind: .agent, id: record.id, name: record.displayName)
@@ -126,13 +137,19 @@ extension ChatService {
         let markers = try await store.readMarkers(conversation: conversation.conversationID)
         summary.visitorReadSeq = markers.filter { $0.readerKind == AuthorKind.visitor.rawValue }.map(\.seq).max()
         summary.agentReadSeq = markers.filter { $0.readerKind == AuthorKind.agent.rawValue }.map(\.seq).max()
-        if audience == .staff {
+        if case .staff(let view) = reader {
             let key = try await keys.dataKey(for: conversation.visitorID)
             if let visitor = try await store.visitor(id: conversation.visitorID) {
-                summary.visitorName = try visitor.nameSealed.map { try FieldCipher.open($0, with: key, as: .visitorName(conversation.visitorID)) }
-                summary.visitorEmail = try visitor.emailSealed.map { try FieldCipher.open($0, with: key, as: .visitorEmail(conversation.visitorID)) }
+                summary.visitorName = try visitor.nameSealed.map { view.name(try FieldCipher.open($0, with: key, as: .visitorName(conversation.visitorID))) }
+                summary.visitorEmail = try visitor.emailSealed.map {
+                    view.email(try FieldCipher.open($0, with: key, as: .visitorEmail(conversation.visitorID)))
+                }
                 summary.verifiedVisitor = try visitor.verifiedSealed.flatMap {
                     Store.decodeJSON(VerifiedVisitor.self, from: try FieldCipher.open($0, with: key, as: .visitorIdentity(conversation.visitorID)))
+                }.map { verified in
+                    VerifiedVisitor(
+                        userId: view.name(verified.userId), email: verified.email.map(view.email), name: verified.name.map(view.name),
+                        verifiedAt: verified.verifiedAt)
                 }
             }
             summary.pageUrl = try conversation.pageUrlSealed.map { try FieldCipher.open($0, with: key, as: .pageURL(conversation.conversationID)) }
@@ -221,7 +238,7 @@ extension ChatService {
         return try await database.read { store in
             let open = try await store.openConversations(visitor: visitor.visitorID).filter { $0.siteId == visitor.siteID.rawValue }
             var summaries: [ConversationSummary] = []
-            for conversation in open { summaries.append(try await summary(of: conversation, audience: .visitor, in: store)) }
+            for conversation in open { summaries.append(try await summary(of: conversation, for: .visitor, in: store)) }
             let online = try await !store.routingCandidates(department: nil, presenceCutoff: cutoff).isEmpty
             return Welcome(
                 protocol: ProtocolVersion.current, visitorId: visitor.visitorID, agent: nil, conversations: summaries, queue: nil,
@@ -236,7 +253,7 @@ extension ChatService {
             guard let record = try await store.agent(id: staff.agentID) else { throw ConfidantError.unauthenticated }
             var summaries: [ConversationSummary] = []
             for conversation in try await store.activeConversations(agent: staff.agentID) {
-                summaries.append(try await summary(of: conversation, audience: .staff, in: store))
+                summaries.append(try await summary(of: conversation, for: .staff(staff), in: store))
             }
             let profile = AgentProfile(
                 id: staff.agentID, displayName: record.displayName, role: record.staffRole,

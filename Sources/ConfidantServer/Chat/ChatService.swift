@@ -353,7 +353,7 @@ final class ChatService: Sendable {
                 guard let conversation = try await store.conversation(id: id) else { throw ConfidantError.conversationNotFound }
                 return (conversation, assigned)
             }
-            let summary = try await database.read { store in try await self.summary(of: outcome.0, audience: .visitor, in: store) }
+            let summary = try await database.read { store in try await self.summary(of: outcome.0, for: .visitor, in: store) }
             reply(.conversationOpened(summary))
             if let assigned = outcome.1 { await publish(.event(assigned), of: outcome.0) }
             return outcome

@@ -148,7 +148,7 @@ struct AuthController {
 
     private func sessionResponse(_ issued: IssuedSession) async throws -> SessionResponse {
         let departments = try await database.read { try await $0.departments(ofAgent: issued.agent.agentID) }
-        let permissions = issued.stage == .complete ? AccessPolicy.permissions(of: issued.agent.staffRole) : []
+        let permissions = issued.stage == .complete ? try await authenticator.policies.current().permissions(of: issued.agent.staffRole) : []
         return SessionResponse(
             agent: AgentView(issued.agent, departments: departments), stage: issued.stage, csrfToken: issued.csrfToken,
             permissions: Permission.allCases.filter(permissions.contains), expiresAt: issued.expiresAt)

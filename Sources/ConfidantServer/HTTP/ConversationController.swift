@@ -44,7 +44,7 @@ struct ConversationController {
             let summaries = try await chat.database.read { store in
                 var summaries: [ConversationSummary] = []
                 for record in try await store.conversations(matching: filter) {
-                    summaries.append(try await chat.summary(of: record, audience: .staff, in: store))
+                    summaries.append(try await chat.summary(of: record, for: .staff(staff), in: store))
                 }
                 return summaries
             }
@@ -54,7 +54,7 @@ struct ConversationController {
             let staff = try context.requireStaff(.chat)
             let id = try context.id("id", as: ConversationID.self, notFound: .conversationNotFound)
             let record = try await chat.readAccessibleConversation(id, for: .staff(staff))
-            return ConversationResponse(conversation: try await chat.database.read { try await chat.summary(of: record, audience: .staff, in: $0) })
+            return ConversationResponse(conversation: try await chat.database.read { try await chat.summary(of: record, for: .staff(staff), in: $0) })
         }
         router.post("/conversations/:id/guard-exception") { _, context -> EditedResponse<GuardException> in
             let staff = try context.requireStaff(.monitor)
@@ -67,7 +67,7 @@ struct ConversationController {
             let id = try context.id("id", as: ConversationID.self, notFound: .conversationNotFound)
             let record = try await chat.readAccessibleConversation(id, for: .staff(staff))
             let (entries, _) = try await chat.timeline(.staff(staff), conversation: id, after: 0)
-            let summary = try await chat.database.read { try await chat.summary(of: record, audience: .staff, in: $0) }
+            let summary = try await chat.database.read { try await chat.summary(of: record, for: .staff(staff), in: $0) }
             // Every opening of a whole transcript by staff is evidence of who read what.
             try await chat.database.transaction { store in
                 try await store.appendAudit(
@@ -168,7 +168,7 @@ struct OfflineMessageController {
             let records = try await database.read { try await $0.offlineMessages(includeHandled: includeHandled, limit: Limits.maxPageSize) }
             var views: [OfflineMessageView] = []
             for record in records where staff.canAccess(department: record.departmentId.map(DepartmentID.init(trusted:)), agent: nil) {
-                views.append(try await OfflineMessageView(opening: record, keys: keys))
+                views.append(try await OfflineMessageView(opening: record, keys: keys, personalData: staff.personalData))
             }
             return ListResponse(items: views)
         }

@@ -43,12 +43,14 @@ struct SecurityPolicyController {
                     "requireTwoFactor": policy.requireTwoFactor.map(\.rawValue).joined(separator: ","),
                     "staffNetworks": policy.staffNetworks.joined(separator: ","),
                     "roleNetworks": policy.roleNetworks.map { "\($0.key.rawValue)=\($0.value.joined(separator: " "))" }.sorted().joined(separator: ";"),
+                    "maskPersonalData": policy.maskPersonalData.map(\.rawValue).joined(separator: ","),
                 ])
             try await authenticator.policies.save(policy, audit: event)
             // Sockets of members the new policy affects reconnect and meet it at the handshake.
             let affected = try await authenticator.database.read { try await $0.agents() }.filter { agent in
                 (policy.requiresTwoFactor(agent.staffRole) && !before.requiresTwoFactor(agent.staffRole) && !agent.hasTwoFactor)
                     || policy.staffNetworks != before.staffNetworks || policy.roleNetworks[agent.staffRole] != before.roleNetworks[agent.staffRole]
+                    || policy.permissions(of: agent.staffRole) != before.permissions(of: agent.staffRole)
             }
             for agent in affected { await authenticator.refreshSockets(of: agent.agentID) }
             return PolicyView(policy: policy, yourAddress: context.remoteAddress)

@@ -113,15 +113,15 @@ struct OfflineMessageView: ResponseEncodable {
 }
 
 extension OfflineMessageView {
-    /// The stored message, opened with its visitor's data key.
-    init(opening record: OfflineMessageRecord, keys: KeyStore) async throws {
+    /// The stored message, opened with its visitor's data key; name and e-mail as `personalData` shows them.
+    init(opening record: OfflineMessageRecord, keys: KeyStore, personalData: PersonalDataView) async throws {
         let visitor = VisitorID(trusted: record.visitorId)
         let id = OfflineMessageID(trusted: record.id)
         let key = try await keys.dataKey(for: visitor)
         self.init(
             id: id, siteId: SiteID(trusted: record.siteId), visitorId: visitor, departmentId: record.departmentId.map(DepartmentID.init(trusted:)),
-            name: try record.nameSealed.map { try FieldCipher.open($0, with: key, as: .offlineName(id)) },
-            email: try record.emailSealed.map { try FieldCipher.open($0, with: key, as: .offlineEmail(id)) },
+            name: try record.nameSealed.map { personalData.name(try FieldCipher.open($0, with: key, as: .offlineName(id))) },
+            email: try record.emailSealed.map { personalData.email(try FieldCipher.open($0, with: key, as: .offlineEmail(id))) },
             body: try FieldCipher.open(record.bodySealed, with: key, as: .offlineBody(id)),
             createdAt: record.createdAt, handledAt: record.handledAt, handledBy: record.handledBy.map(AgentID.init(trusted:))
         )

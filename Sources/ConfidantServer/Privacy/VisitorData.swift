@@ -87,13 +87,13 @@ struct VisitorData: Sendable {
             })
         var conversations: [VisitorExport.Conversation] = []
         for conversation in try await database.read({ try await $0.conversations(visitor: id) }) {
-            let summary = try await database.read { try await chat.summary(of: conversation, audience: .staff, in: $0) }
+            let summary = try await database.read { try await chat.summary(of: conversation, for: .staff(.shown), in: $0) }
             let entries = try await chat.timeline(of: conversation, includeInternal: true, after: 0).entries
             conversations.append(.init(conversation: summary, entries: entries.map { ServerEnvelope($0.frame) }))
         }
         var offline: [OfflineMessageView] = []
         for message in try await database.read({ try await $0.offlineMessages(visitor: id) }) {
-            offline.append(try await OfflineMessageView(opening: message, keys: keys))
+            offline.append(try await OfflineMessageView(opening: message, keys: keys, personalData: .shown))
         }
         try await database.transaction { store in
             try await store.appendAudit(

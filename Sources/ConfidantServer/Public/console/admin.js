@@ -293,6 +293,10 @@ async function securityTab(panel, store) {
     const box = el('input', { type: 'checkbox', id: `policy-2fa-${role}`, value: role, checked: policy.requireTwoFactor.includes(role) });
     return el('label', { for: box.id }, box, role);
   }));
+  const masked = el('div', { class: 'checks', id: 'policy-mask' }, ['supervisor', 'agent'].map((role) => {
+    const box = el('input', { type: 'checkbox', id: `policy-mask-${role}`, value: role, checked: policy.maskPersonalData.includes(role) });
+    return el('label', { for: box.id }, box, role);
+  }));
   const networks = el('textarea', { class: 'input', id: 'policy-networks', rows: '3', placeholder: '203.0.113.0/24\n2001:db8::/32' });
   networks.value = policy.staffNetworks.join('\n');
   const perRole = ROLES.map((role) => {
@@ -304,7 +308,7 @@ async function securityTab(panel, store) {
   const save = async (confirmSelfLockout) => {
     const roleNetworks = {};
     for (const area of panel.querySelectorAll('textarea[data-role]')) if (list(area.value).length) roleNetworks[area.dataset.role] = list(area.value);
-    const body = { policy: { requireTwoFactor: checkedValues(twoFactor), staffNetworks: list(networks.value), roleNetworks }, confirmSelfLockout };
+    const body = { policy: { requireTwoFactor: checkedValues(twoFactor), staffNetworks: list(networks.value), roleNetworks, maskPersonalData: checkedValues(masked) }, confirmSelfLockout };
     lines.error.textContent = lines.notice.textContent = '';
     try {
       await api('PUT', '/v1/security/policy', body);
@@ -317,6 +321,8 @@ async function securityTab(panel, store) {
   replace(panel, el('form', { class: 'card stack', onsubmit: (event) => { event.preventDefault(); save(false); } },
     el('h3', { text: 'Two-factor authentication' }),
     el('p', { class: 'hint', text: 'Members of these roles must set up 2FA before they can use anything else.' }), twoFactor,
+    el('h3', { text: 'Personal data' }),
+    el('p', { class: 'hint', text: 'Members of these roles see visitors\' names and e-mail addresses masked (initials only).' }), masked,
     el('h3', { text: 'Staff networks' }),
     el('p', { class: 'hint', text: `Addresses or CIDR networks (IPv4 or IPv6) staff may sign in and work from; empty allows any. Your address: ${yourAddress}.` }),
     field('Every staff member', networks), el('div', { class: 'grid' }, perRole),

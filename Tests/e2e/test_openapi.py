@@ -6,7 +6,6 @@ authentication never ignored, and 405 with `Allow` for a method a path does not 
 The server holds real data first (a site, a department, a canned response, a conversation with a
 message, an offline message), and the agent run is pointed at it, so that reads and the ban reach
 the code behind the 404s."""
-import json
 import os
 import sys
 import subprocess
@@ -14,9 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import websocket
 
-from harness import API, ROOT, UNLIMITED, Server
+from harness import ROOT, UNLIMITED, Server, seeded
 
 SCHEMA = ROOT / "docs" / "openapi.yaml"
 SCHEMATHESIS = Path(os.environ.get("CONFIDANT_SCHEMATHESIS", Path(sys.executable).parent / "schemathesis"))
@@ -45,51 +43,6 @@ def schemathesis(server: Server, config: str, *extra: str) -> str:
     assert result.returncode == 0, output[-6000:]
     assert " passed" in output and "Failures:" not in output, output[-6000:]
     return output
-
-
-def socket(server: Server, path: str, cookie: str | None = None) -> websocket.WebSocket:
-    ws_url = server.url.replace("http", "ws", 1) + path
-    return websocket.create_connection(ws_url, origin=server.url, cookie=cookie, timeout=10)
-
-
-def exchange(sock: websocket.WebSocket, frame: dict, answer: str) -> dict:
-    """Sends a frame and reads frames until the one of type `answer` (others are pushes)."""
-    sock.send(json.dumps(frame))
-    while True:
-        reply = json.loads(sock.recv())
-        assert reply["type"] != "error", reply
-        if reply["type"] == answer:
-            return reply
-
-
-def seeded(server: Server) -> dict:
-    """Real data for the agent to reach, and the agent's signed-in session."""
-    owner = API(server, server.owner_email, server.owner_password)
-    site = owner.create("/v1/sites", {"name": "Shop", "allowedOrigins": ["https://shop.example"]})
-    department = owner.create("/v1/departments", {"name": "Support"})
-    owner.create("/v1/canned-responses", {"shortcut": "hello", "body": "Hello, how can I help?", "departmentId": department["id"]})
-    owner.create("/v1/agents", {"email": "ada@example.com", "displayName": "Ada Agent", "password": "first-Password-9138", "departments": [department["id"]]})
-    agent = API(server, "ada@example.com", "first-Password-9138")
-    status, body, headers = agent.call("POST", "/v1/auth/password", {"currentPassword": "first-Password-9138", "newPassword": "Ada-chooses-Her-own-7731"})
-    assert status == 200 and body["stage"] == "complete", body
-    agent.cookie, agent.csrf = headers["Set-Cookie"].split(";")[0], body["csrfToken"]
-
-    staff_socket = socket(server, "/v1/ws/agent", cookie=agent.cookie)
-    exchange(staff_socket, {"type": "hello", "protocol": 1}, "welcome")
-    exchange(staff_socket, {"type": "availability.set", "ref": "a", "availability": "available"}, "ok")
-    status, visitor, _ = API(server).call("POST", "/v1/visitor/sessions", {"siteKey": site["widgetKey"]})
-    assert status == 201, visitor
-    visitor_socket = socket(server, "/v1/ws/visitor")
-    exchange(visitor_socket, {"type": "hello", "protocol": 1, "token": visitor["token"]}, "welcome")
-    opened = exchange(visitor_socket, {"type": "conversation.open", "ref": "o", "departmentId": department["id"], "name": "Vera"}, "conversation.opened")
-    conversation = opened["conversation"]["id"]
-    exchange(visitor_socket, {"type": "message.send", "ref": "m", "conversationId": conversation, "clientId": "v-1", "body": "Where is my order?"},
-             "message.ack")
-    offline = exchange(visitor_socket, {"type": "offline.leave", "ref": "l", "clientId": "off-1", "body": "Call me back, please.",
-                                        "departmentId": department["id"], "form": {"honeypot": "", "fillMs": 5000}}, "offline.ack")
-    visitor_socket.close()
-    staff_socket.close()
-    return {"agent": agent, "site": site, "conversation": conversation, "offline": offline["id"]}
 
 
 def test_schemathesis_passes_for_an_anonymous_caller(open_server):

@@ -1,13 +1,20 @@
 """Privacy in the browser: the widget's warning before a card number or password leaves, and the
 masking every side sees once it has."""
 import csv
+import hashlib
+import hmac
+import http.server
 import io
+import json
+import threading
 import time
+import uuid
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from conftest import agent_and_visitor, console_login, say
+from harness import UNLIMITED, Server, seeded
 
 
 def test_widget_warns_before_a_card_number_and_everyone_sees_it_masked(server, owner, host, browsers):
@@ -108,3 +115,54 @@ def test_audit_log_searched_and_exported_as_csv_that_no_spreadsheet_evaluates(se
     for row in rows[1:]:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@")), f"a cell a spreadsheet would evaluate: {cell!r}"
+
+
+def test_insider_alert_reaches_the_console_and_a_signed_webhook(browsers):
+    secret = "e2e-webhook-secret-" + uuid.uuid4().hex
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["Confidant-Signature"], body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    server = Server(env={
+        **UNLIMITED, "CONFIDANT_ALERTS_TRANSCRIPT_THRESHOLD": "2", "CONFIDANT_ALERTS_CHECK_INTERVAL_SECONDS": "1",
+        "CONFIDANT_ALERTS_WEBHOOK_URL": f"http://127.0.0.1:{hook.server_address[1]}/hook", "CONFIDANT_ALERTS_WEBHOOK_SECRET": secret,
+    })
+    try:
+        data = seeded(server)
+        admin = browsers()
+        console_login(admin, server, {"email": server.owner_email, "password": server.owner_password}, available=False)
+        # An agent reads more transcripts than the threshold allows in the window.
+        for _ in range(3):
+            status, _, _ = data["agent"].call("GET", f"/v1/conversations/{data['conversation']}/transcript")
+            assert status == 200
+        admin.text_appears("#security-alert", "Ada Agent opened 3 transcripts")
+        admin.screenshot("console-security-alert")
+        admin.clickable("#security-alert button").click()
+        admin.text_appears("#security-alerts", "Ada Agent opened 3 transcripts")
+        admin.clickable("#security-alerts tbody button").click()
+        admin.text_appears("#security-alerts", "No open alerts.")
+
+        deadline = time.time() + 15
+        while time.time() < deadline and not received:
+            time.sleep(0.2)
+        assert received, "the webhook was called"
+        signature, body = received[0]
+        fields = dict(part.split("=", 1) for part in signature.split(","))
+        expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(fields["v1"], expected), "the signature verifies with the shared secret"
+        assert abs(int(fields["t"]) - time.time()) < 60
+        alert = json.loads(body)
+        assert alert["kind"] == "insider.transcripts" and alert["actorName"] == "Ada Agent", alert
+    finally:
+        server.stop()
+        hook.shutdown()

@@ -264,3 +264,43 @@ public struct AgentProfile: Codable, Sendable, Equatable {
         self.maxConversations = maxConversations
     }
 }
+
+/// A security alert raised from the audit log (an insider reading too much, an export), as the
+/// console and the alert webhook receive it. Names who acted; never personal data of visitors.
+public struct SecurityAlertPayload: Codable, Sendable, Equatable {
+    /// Stable and unique: the rule and the audit entry that set it off (receivers dedupe on it).
+    public var id: String
+    /// `insider.transcripts` or `insider.export`.
+    public var kind: String
+    /// Unix milliseconds.
+    public var raisedAt: Int64
+    /// The staff member (or API token) who acted.
+    public var actorKind: String
+    public var actorId: String?
+    /// Their display name when they are a staff member.
+    public var actorName: String?
+    /// What happened, in one sentence.
+    public var summary: String
+    /// The place in the audit chain of the entry that set it off.
+    public var auditSeq: Int64
+    /// Who acknowledged it and when; nil while open.
+    public var acknowledgedBy: String?
+    public var acknowledgedAt: Int64?
+
+    /// Creates an alert.
+    public init(
+        id: String, kind: String, raisedAt: Int64, actorKind: String, actorId: String?, actorName: String?, summary: String, auditSeq: Int64,
+        acknowledgedBy: String? = nil, acknowledgedAt: Int64? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.raisedAt = raisedAt
+        self.actorKind = actorKind
+        self.actorId = actorId
+        self.actorName = actorName
+        self.summary = summary
+        self.auditSeq = auditSeq
+        self.acknowledgedBy = acknowledgedBy
+        self.acknowledgedAt = acknowledgedAt
+    }
+}

@@ -76,6 +76,8 @@ public enum ServerFrame: Sendable, Equatable {
     case conversationOpened(ConversationSummary)
     case syncDone(conversationId: ConversationID, lastSeq: Int64)
     case offlineAck(clientId: String, id: OfflineMessageID)
+    /// A security alert, to staff who manage security (`security.alert`).
+    case securityAlert(SecurityAlertPayload)
     case ok
     case error(code: ErrorCode, message: String, conversationId: ConversationID?)
 
@@ -95,6 +97,7 @@ public enum ServerFrame: Sendable, Equatable {
         case .conversationOpened: "conversation.opened"
         case .syncDone: "sync.done"
         case .offlineAck: "offline.ack"
+        case .securityAlert: "security.alert"
         case .ok: "ok"
         case .error: "error"
         }
@@ -123,7 +126,7 @@ public struct ServerEnvelope: Sendable, Equatable {
 extension ServerEnvelope: Codable {
     enum Keys: String, CodingKey {
         case type, ref, conversationId, author, active, reader, seq, agentId, name, availability, online, departmentId, entries
-        case position, queueLength, expectedWaitSeconds, conversation, lastSeq, clientId, id, t, code, message
+        case position, queueLength, expectedWaitSeconds, conversation, lastSeq, clientId, id, t, code, message, alert
     }
 
     public init(from decoder: any Decoder) throws {
@@ -173,6 +176,7 @@ extension ServerEnvelope: Codable {
             frame = .syncDone(conversationId: try c.decode(ConversationID.self, forKey: .conversationId), lastSeq: try c.decode(Int64.self, forKey: .lastSeq))
         case "offline.ack":
             frame = .offlineAck(clientId: try c.decode(String.self, forKey: .clientId), id: try c.decode(OfflineMessageID.self, forKey: .id))
+        case "security.alert": frame = .securityAlert(try c.decode(SecurityAlertPayload.self, forKey: .alert))
         case "ok": frame = .ok
         case "error":
             frame = .error(
@@ -223,6 +227,7 @@ extension ServerEnvelope: Codable {
         case .offlineAck(let clientId, let id):
             try c.encode(clientId, forKey: .clientId)
             try c.encode(id, forKey: .id)
+        case .securityAlert(let alert): try c.encode(alert, forKey: .alert)
         case .ok: break
         case .error(let code, let message, let conversationId):
             try c.encode(code, forKey: .code)

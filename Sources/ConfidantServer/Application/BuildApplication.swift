@@ -96,6 +96,7 @@ func buildRouter(_ runtime: ConfidantRuntime, _ parts: ApplicationParts) throws 
     OfflineMessageController(database: database, keys: runtime.keys).addRoutes(to: api)
     SecurityPolicyController(authenticator: parts.authenticator).addRoutes(to: api)
     AuditController(database: database).addRoutes(to: api)
+    SecurityAlertController(database: database).addRoutes(to: api)
     APITokenController(authenticator: parts.authenticator).addRoutes(to: api)
     ReportController(database: database).addRoutes(to: api)
     cspReports.addRoutes(to: api)
@@ -172,7 +173,11 @@ public func buildApplication(
         RetentionSweeper(database: runtime.database, visitors: parts.visitors, interval: configuration.retentionInterval, logger: logger),
         AuditHeadWriter(
             database: runtime.database, file: URL(fileURLWithPath: configuration.effectiveAuditHeadFile), interval: configuration.auditHeadInterval,
-            logger: logger))
+            logger: logger),
+        SecurityAlertMonitor(
+            database: runtime.database, hub: parts.hub, rules: AlertRules(configuration),
+            webhook: AlertWebhook(configuration, logger: logger),
+            interval: configuration.alertCheckInterval, logger: logger))
     if let port = configuration.metricsPort {
         app.addServices(parts.metrics.metricsApplication(host: configuration.metricsHost, port: port, logger: logger))
     }

@@ -69,6 +69,17 @@ public struct ConfidantConfiguration: Sendable {
     public var agentClosedAccessDays = 90
     /// How often the retention sweep runs.
     public var retentionInterval: Duration = .seconds(3600)
+    /// Security alerts: more than this many transcripts opened by one member within
+    /// ``alertTranscriptWindow`` raise an insider alert.
+    public var alertTranscriptThreshold = 50
+    /// The window of ``alertTranscriptThreshold``.
+    public var alertTranscriptWindow: Duration = .seconds(600)
+    /// How often the audit log is read for alerts.
+    public var alertCheckInterval: Duration = .seconds(2)
+    /// Where alerts are POSTed (https, or http to a loopback address); nil: the console only.
+    public var alertWebhookURL: String?
+    /// The shared secret that signs webhook requests (at least 32 characters).
+    public var alertWebhookSecret: String?
     /// How often the audit chain's newest link is written outside the database.
     public var auditHeadInterval: Duration = .seconds(60)
     /// Where the audit chain's newest link is written; nil: `audit-head.json` in the data directory.
@@ -129,6 +140,11 @@ public struct ConfidantConfiguration: Sendable {
         retentionInterval = .seconds(60 * reader.int(forKey: "retention.intervalMinutes", default: 60))
         agentClosedAccessDays = reader.int(forKey: "access.agentClosedConversationDays", default: agentClosedAccessDays)
         auditHeadFile = reader.string(forKey: "audit.headFile")
+        alertTranscriptThreshold = reader.int(forKey: "alerts.transcriptThreshold", default: alertTranscriptThreshold)
+        alertTranscriptWindow = .seconds(60 * reader.int(forKey: "alerts.transcriptWindowMinutes", default: 10))
+        alertCheckInterval = .seconds(reader.int(forKey: "alerts.checkIntervalSeconds", default: 2))
+        alertWebhookURL = reader.string(forKey: "alerts.webhookUrl")
+        alertWebhookSecret = reader.string(forKey: "alerts.webhookSecret", isSecret: true)
         metricsPort = reader.int(forKey: "metrics.port")
         metricsHost = reader.string(forKey: "metrics.host", default: metricsHost)
         let level = reader.string(forKey: "log.level", default: "info")
@@ -200,8 +216,20 @@ public struct ConfidantConfiguration: Sendable {
             ("realtime.helloTimeoutSeconds", helloTimeout), ("realtime.pingIntervalSeconds", pingInterval),
             ("http.idleTimeoutSeconds", httpIdleTimeout), ("http.headerTimeoutSeconds", httpHeaderTimeout),
             ("audit.headIntervalSeconds", auditHeadInterval), ("retention.intervalMinutes", retentionInterval),
+            ("alerts.transcriptWindowMinutes", alertTranscriptWindow), ("alerts.checkIntervalSeconds", alertCheckInterval),
         ] where value <= .zero {
             throw ConfigurationError("\(name) must be positive.")
+        }
+        guard alertTranscriptThreshold >= 1 else { throw ConfigurationError("alerts.transcriptThreshold must be at least 1.") }
+        if let alertWebhookURL {
+            guard let url = URLComponents(string: alertWebhookURL), let host = url.host, !host.isEmpty,
+                url.scheme == "https" || (url.scheme == "http" && ["127.0.0.1", "::1", "localhost"].contains(host))
+            else {
+                throw ConfigurationError("alerts.webhookUrl must be an https URL (http only to a loopback address).")
+            }
+            guard (alertWebhookSecret?.count ?? 0) >= 32 else {
+                throw ConfigurationError("alerts.webhookSecret must be set, at least 32 characters, when alerts.webhookUrl is.")
+            }
         }
         if let databaseURL, !databaseURL.hasPrefix("postgres://"), !databaseURL.hasPrefix("postgresql://") {
             throw ConfigurationError("database.url must start with postgres:// (leave it unset for the embedded SQLite).")
@@ -245,6 +273,10 @@ public struct ConfidantConfiguration: Sendable {
             ("http.trustedProxies", trustedProxies.isEmpty ? "none" : trustedProxies.joined(separator: ",")),
             ("tls", servesTLS ? "on (\(tlsCertificateFile!))\(tlsRedirectPort.map { ", http://…:\($0) redirects" } ?? "")" : "off"),
             ("metrics", metricsPort.map { "http://\(metricsHost):\($0)/metrics" } ?? "off"),
+            (
+                "alerts",
+                "more than \(alertTranscriptThreshold) transcripts in \(alertTranscriptWindow.components.seconds / 60) min; webhook \(alertWebhookURL ?? "off")"
+            ),
             ("node.id", nodeID), ("log.level", logLevel.rawValue),
         ]
     }

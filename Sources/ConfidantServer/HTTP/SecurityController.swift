@@ -91,6 +91,30 @@ struct AuditController {
     }
 }
 
+/// Security alerts (`manageSecurity`): `GET /v1/security/alerts?open=true` newest first, and
+/// `POST /v1/security/alerts/{id}/acknowledge` (audited). Raised by ``SecurityAlertMonitor``.
+struct SecurityAlertController {
+    let database: any Database
+
+    func addRoutes(to router: RouterGroup<AppRequestContext>) {
+        router.get("/security/alerts") { request, context in
+            _ = try context.requireStaff(.manageSecurity)
+            let openOnly = try request.query("open", Bool.init) ?? false
+            return ListResponse(items: try await database.read { try await $0.securityAlerts(openOnly: openOnly, limit: Limits.maxPageSize) })
+        }
+        router.post("/security/alerts/:id/acknowledge") { _, context in
+            let staff = try context.requireStaff(.manageSecurity)
+            let notFound = ConfidantError(.notFound, "No such open alert.")
+            guard let id = context.parameters.get("id"), id.utf8.count <= 64 else { throw notFound }
+            try await database.transaction { store in
+                guard try await store.acknowledgeSecurityAlert(id: id, by: staff.agentID, at: nowMillis()) else { throw notFound }
+                try await store.appendAudit(AuditEvent("alert.acknowledged", by: staff, address: context.remoteAddress, target: ("alert", id)))
+            }
+            return Response(status: .noContent)
+        }
+    }
+}
+
 /// API tokens for integrations: `GET|POST /v1/api-tokens`, `DELETE /v1/api-tokens/{id}`
 /// (`manageAPITokens`, from a browser session only: a token cannot mint tokens). A token acts as
 /// its creator, narrowed to its scopes (which must be a subset of the creator's permissions),

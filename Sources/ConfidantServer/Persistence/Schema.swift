@@ -4,7 +4,7 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection, privacy, secretGuard])
+    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection, privacy, secretGuard, securityAlerts])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -338,6 +338,33 @@ enum Schema {
                 expires_at BIGINT NOT NULL
             )
             """
+        ]
+    }
+
+    /// Security alerts raised from the audit log, with their webhook delivery state; an index
+    /// that counts one actor's recent entries of one action.
+    static let securityAlerts = Migration(version: 7, name: "security alerts") { _ in
+        [
+            """
+            CREATE TABLE security_alerts (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                raised_at BIGINT NOT NULL,
+                actor_kind TEXT NOT NULL,
+                actor_id TEXT,
+                actor_name TEXT,
+                summary TEXT NOT NULL,
+                audit_seq BIGINT NOT NULL,
+                acknowledged_by TEXT,
+                acknowledged_at BIGINT,
+                webhook_attempts INTEGER NOT NULL DEFAULT 0,
+                webhook_next_at BIGINT,
+                webhook_delivered_at BIGINT
+            )
+            """,
+            "CREATE INDEX security_alerts_by_time ON security_alerts (raised_at)",
+            "CREATE INDEX security_alerts_by_webhook ON security_alerts (webhook_next_at)",
+            "CREATE INDEX audit_events_by_actor_action ON audit_events (actor_id, action, at)",
         ]
     }
 }

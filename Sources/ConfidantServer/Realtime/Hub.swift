@@ -19,6 +19,8 @@ enum Topic: Hashable, Sendable {
     case session(String)
     /// Supervisors watching one conversation live.
     case conversation(ConversationID)
+    /// Staff who manage security: security alerts.
+    case securityAlerts
 }
 
 /// Whose eyes a socket serves; decides which rendering of a frame it gets.

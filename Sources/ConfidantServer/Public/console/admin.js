@@ -12,7 +12,7 @@ const ROLES = ['agent', 'supervisor', 'auditor', 'admin', 'owner'];
 /** One status line for the whole admin page: it survives the tab re-rendering after a change. */
 const lines = { error: el('p', { class: 'error', role: 'alert' }), notice: el('p', { class: 'notice', role: 'status' }) };
 
-export function renderAdmin(main, store) {
+export function renderAdmin(main, store, initialTab = 'sites') {
   const panel = el('div', { class: 'stack', role: 'tabpanel' });
   const tabs = el('div', { class: 'tabs', role: 'tablist' });
   let current = 'sites';
@@ -25,7 +25,7 @@ export function renderAdmin(main, store) {
   for (const [id, label] of TABS) tabs.append(el('button', { type: 'button', role: 'tab', id: `tab-${id}`, dataset: { tab: id }, onclick: () => show(id), text: label }));
   replace(main, el('section', { class: 'page', 'aria-label': 'Admin' }, el('h2', { text: 'Admin' }), tabs, lines.error, lines.notice, panel));
   store.listeners.add((reason) => { if (reason === 'directory') show(current); });
-  show('sites');
+  show(initialTab);
 }
 
 async function attempt(action, success) {
@@ -288,7 +288,18 @@ async function cannedTab(panel, store) {
 // MARK: Security policy
 
 async function securityTab(panel, store) {
-  const [{ policy, yourAddress }, reports] = await Promise.all([api('GET', '/v1/security/policy'), api('GET', '/v1/csp-reports')]);
+  const [{ policy, yourAddress }, reports, alerts] = await Promise.all([
+    api('GET', '/v1/security/policy'), api('GET', '/v1/csp-reports'), api('GET', '/v1/security/alerts?open=true')]);
+  const acknowledge = (alert) => attempt(() => api('POST', `/v1/security/alerts/${encodeURIComponent(alert.id)}/acknowledge`), 'Alert acknowledged.')
+    .then(() => securityTab(panel, store));
+  const alertsCard = el('div', { class: 'card stack', id: 'security-alerts' }, el('h3', { text: 'Open security alerts' }),
+    el('p', { class: 'hint', text: 'Raised from the audit log: a member opening many transcripts in a short time, and every bulk export.' }),
+    alerts.items.length
+      ? el('table', {}, el('thead', {}, el('tr', {}, ['When', 'What', ''].map((head) => el('th', { text: head })))),
+        el('tbody', {}, alerts.items.map((alert) => el('tr', {},
+          el('td', { text: new Date(alert.raisedAt).toLocaleString() }), el('td', { text: alert.summary }),
+          el('td', {}, el('button', { class: 'secondary', type: 'button', text: 'Acknowledge', onclick: () => acknowledge(alert) }))))))
+      : el('p', { class: 'empty', text: 'No open alerts.' }));
   const twoFactor = el('div', { class: 'checks', id: 'policy-2fa' }, ROLES.map((role) => {
     const box = el('input', { type: 'checkbox', id: `policy-2fa-${role}`, value: role, checked: policy.requireTwoFactor.includes(role) });
     return el('label', { for: box.id }, box, role);
@@ -318,7 +329,7 @@ async function securityTab(panel, store) {
       lines.error.textContent = failure.message;
     }
   };
-  replace(panel, el('form', { class: 'card stack', onsubmit: (event) => { event.preventDefault(); save(false); } },
+  replace(panel, alertsCard, el('form', { class: 'card stack', onsubmit: (event) => { event.preventDefault(); save(false); } },
     el('h3', { text: 'Two-factor authentication' }),
     el('p', { class: 'hint', text: 'Members of these roles must set up 2FA before they can use anything else.' }), twoFactor,
     el('h3', { text: 'Personal data' }),

@@ -94,6 +94,7 @@ async function enter(session) {
       }
       notify('agents');
     }
+    if (frame.type === 'security.alert') showSecurityAlert(frame.alert, inbox);
     inbox.receive(frame);
     if (frame.type === 'queue') notify('queue');
   });
@@ -121,6 +122,7 @@ const shell = {};
 function buildShell(inbox) {
   shell.availability = el('button', { class: 'switch', type: 'button', role: 'switch', onclick: toggleAvailability });
   shell.status = el('div', { class: 'status-line', role: 'status', hidden: true });
+  shell.alert = el('div', { class: 'status-line', id: 'security-alert', role: 'alert', hidden: true });
   shell.nav = el('nav', { class: 'nav', 'aria-label': 'Console' });
   shell.main = el('main', { class: 'main', id: 'main' });
   const pages = [];
@@ -138,13 +140,21 @@ function buildShell(inbox) {
       shell.nav, el('div', { class: 'spacer' }), can('chat') ? shell.availability : null,
       el('span', { class: 'me', text: `${store.me.displayName} · ${store.me.role}` }),
       el('button', { class: 'secondary', type: 'button', onclick: signOut, text: 'Sign out' })),
-    shell.status, shell.main);
+    shell.alert, shell.status, shell.main);
   renderAvailability();
   show(pages[0][0], inbox);
   document.addEventListener('keydown', (event) => inbox.shortcut(event));
 }
 
-function show(page, inbox) {
+/** A live security alert (staff who manage security only): one line above the page. */
+function showSecurityAlert(alert, inbox) {
+  replace(shell.alert, el('strong', { text: 'Security alert: ' }), alert.summary, ' ',
+    el('button', { class: 'secondary', type: 'button', text: 'Review', onclick: () => { shell.alert.hidden = true; show('admin', inbox, 'security'); } }),
+    el('button', { class: 'secondary', type: 'button', text: 'Dismiss', onclick: () => { shell.alert.hidden = true; } }));
+  shell.alert.hidden = false;
+}
+
+function show(page, inbox, tab) {
   store.page = page;
   store.listeners.clear();
   for (const button of shell.nav.children) button.setAttribute('aria-current', button.dataset.page === page ? 'page' : 'false');
@@ -153,7 +163,7 @@ function show(page, inbox) {
     inbox.unmount();
     if (page === 'history') renderHistory(shell.main, store);
     if (page === 'team') renderTeam(shell.main, store, inbox);
-    if (page === 'admin') renderAdmin(shell.main, store);
+    if (page === 'admin') renderAdmin(shell.main, store, tab);
     if (page === 'reports') renderReports(shell.main, store);
     if (page === 'audit') renderAudit(shell.main, store);
     if (page === 'account') renderAccount(shell.main, store, store.session);

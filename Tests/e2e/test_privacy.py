@@ -12,8 +12,9 @@ import uuid
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
 
-from conftest import agent_and_visitor, console_login, say
+from conftest import agent_and_visitor, console_login, new_agent, new_site, open_widget, say
 from harness import UNLIMITED, Server, seeded
 
 
@@ -166,3 +167,67 @@ def test_insider_alert_reaches_the_console_and_a_signed_webhook(browsers):
     finally:
         server.stop()
         hook.shutdown()
+
+
+def test_consent_text_version_withdrawal_and_deleting_a_conversation_in_the_widget(server, owner, host, browsers):
+    site = new_site(owner, host, visitorsMayDeleteConversations=True, consent={
+        "required": True, "privacyPolicyUrl": "https://shop.example/privacy", "text": "I let Shop use my messages to answer me, as in its", "version": "2024-05"})
+    agent = browsers()
+    console_login(agent, server, new_agent(owner, "Cili Consent"))
+    visitor = browsers()
+    open_widget(visitor, host.embed("/consent-withdrawal", server, site["widgetKey"]))
+    visitor.text_appears(".consent", "I let Shop use my messages to answer me")
+    visitor.find("#consent").click()
+    say(visitor, "Is my parcel on its way?")
+    agent.clickable(".sidebar button.item").click()
+    agent.clickable(".conversation-header .danger").click()
+    visitor.text_appears(".body", "This conversation has ended.")
+    visitor.text_appears(".privacy", "You agreed to the privacy policy")
+
+    # The visitor deletes the conversation for good; the next one does not ask for consent again.
+    visitor.clickable("#delete-conversation").click()
+    visitor.text_appears(".confirm", "Delete this conversation for good?")
+    visitor.clickable("#confirm-delete").click()
+    visitor.text_appears(".privacy .notice", "The conversation was deleted.")
+    assert not visitor.driver.find_elements(By.CSS_SELECTOR, "#consent"), "version 2024-05 is agreed already"
+    status, page, _ = owner.call("GET", "/v1/conversations?view=history")
+    assert status == 200 and page["items"] == [], page
+
+    # Withdrawing consent: recorded, and the consent step is back.
+    visitor.clickable("#withdraw-consent").click()
+    visitor.text_appears(".privacy .notice", "Your consent is withdrawn")
+    visitor.find("#consent")
+    visitor.screenshot("widget-consent-withdrawn")
+    status, audit, _ = owner.call("GET", "/v1/audit?action=consent.withdrawn")
+    assert status == 200 and len(audit["items"]) == 1, audit
+
+
+def test_an_admin_exports_and_erases_a_visitor_from_history(server, owner, host, browsers):
+    _, agent, visitor = agent_and_visitor(server, owner, host, browsers, "Edit Erase", "/erase")
+    say(visitor, "Please forget me: erase-canary-7731")
+    agent.clickable(".sidebar button.item").click()
+    agent.text_appears(".messages", "erase-canary-7731")
+    agent.clickable(".conversation-header .danger").click()
+    assert not agent.driver.find_elements(By.CSS_SELECTOR, "#erase-visitor"), "agents have no erase button"
+
+    admin = browsers()
+    console_login(admin, server, {"email": server.owner_email, "password": server.owner_password}, available=False)
+    admin.clickable("nav button[data-page=history]").click()
+    admin.clickable("tr.clickable").click()
+    admin.text_appears(".transcript", "erase-canary-7731")
+    admin.clickable("#export-visitor").click()
+    deadline = time.time() + 15
+    while time.time() < deadline and not list(admin.downloads.glob("visitor-*.json")):
+        time.sleep(0.2)
+    exported = list(admin.downloads.glob("visitor-*.json"))
+    assert exported, "the export was downloaded"
+    document = json.loads(exported[0].read_text(encoding="utf-8"))
+    assert document["format"] == "confidant.visitor-export.v1"
+    assert "erase-canary-7731" in json.dumps(document)
+
+    admin.clickable("#erase-visitor").click()
+    admin.wait().until(EC.alert_is_present()).accept()
+    admin.text_appears("#erased", "Erased: 1 conversation(s)")
+    admin.screenshot("console-visitor-erased")
+    status, page, _ = owner.call("GET", "/v1/conversations?view=history")
+    assert status == 200 and page["items"] == [], page

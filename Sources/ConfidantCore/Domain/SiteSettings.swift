@@ -32,17 +32,37 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         }
     }
 
-    /// Consent before the first message.
+    /// Consent before the first message. Each visitor's agreement is recorded with the version
+    /// and text they were shown; changing ``version`` asks every visitor again.
     public struct Consent: Codable, Sendable, Equatable {
         /// Visitors must agree before they can start a conversation.
         public var required: Bool
         /// The site's privacy policy, linked from the consent step.
         public var privacyPolicyUrl: String?
+        /// The site's own consent text; nil shows the widget's translated default.
+        public var text: String?
+        /// The version of text and policy (1–32 letters, digits, `.`, `-`, `_`).
+        public var version: String
 
         /// Creates consent settings.
-        public init(required: Bool = false, privacyPolicyUrl: String? = nil) {
+        public init(required: Bool = false, privacyPolicyUrl: String? = nil, text: String? = nil, version: String = "1") {
             self.required = required
             self.privacyPolicyUrl = privacyPolicyUrl
+            self.text = text
+            self.version = version
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case required, privacyPolicyUrl, text, version
+        }
+
+        /// Decodes consent settings; settings saved before versions existed are version "1".
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            required = try c.decodeIfPresent(Bool.self, forKey: .required) ?? false
+            privacyPolicyUrl = try c.decodeIfPresent(String.self, forKey: .privacyPolicyUrl)
+            text = try c.decodeIfPresent(String.self, forKey: .text)
+            version = try c.decodeIfPresent(String.self, forKey: .version) ?? "1"
         }
     }
 
@@ -82,12 +102,14 @@ public struct SiteSettings: Codable, Sendable, Equatable {
     /// Days after closing that a conversation is deleted, with a visitor left with none
     /// (erased, their data key destroyed); nil keeps them until erased by hand.
     public var retentionDays: Int?
+    /// Whether a visitor may delete a conversation of theirs, once it is closed, from the widget.
+    public var visitorsMayDeleteConversations: Bool
 
     /// The defaults of a new site.
     public init(
         color: String = "#2563eb", position: Position = .right, greeting: String? = nil, language: Language = .auto, preChat: PreChat = .init(),
         consent: Consent = .init(), proactive: [ProactiveRule] = [], redactionPatterns: [String] = [],
-        retentionDays: Int? = nil
+        retentionDays: Int? = nil, visitorsMayDeleteConversations: Bool = false
     ) {
         self.color = color
         self.position = position
@@ -98,10 +120,11 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         self.proactive = proactive
         self.redactionPatterns = redactionPatterns
         self.retentionDays = retentionDays
+        self.visitorsMayDeleteConversations = visitorsMayDeleteConversations
     }
 
     enum CodingKeys: String, CodingKey {
-        case color, position, greeting, language, preChat, consent, proactive, redactionPatterns, retentionDays
+        case color, position, greeting, language, preChat, consent, proactive, redactionPatterns, retentionDays, visitorsMayDeleteConversations
     }
 
     /// Decodes settings; missing fields keep their defaults, so a partial object updates only
@@ -118,6 +141,7 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         proactive = try c.decodeIfPresent([ProactiveRule].self, forKey: .proactive) ?? defaults.proactive
         redactionPatterns = try c.decodeIfPresent([String].self, forKey: .redactionPatterns) ?? defaults.redactionPatterns
         retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
+        visitorsMayDeleteConversations = try c.decodeIfPresent(Bool.self, forKey: .visitorsMayDeleteConversations) ?? false
     }
 
     /// The redactor for this site's messages.
@@ -143,6 +167,16 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         }
         if consent.required && consent.privacyPolicyUrl == nil {
             throw ConfidantError(.invalidRequest, "A site that requires consent needs a privacy policy link.")
+        }
+        copy.consent.text = try consent.text.map { (text) throws(ConfidantError) in
+            try TextRules.messageBody(text, maxCharacters: 1000, field: "consent.text")
+        }
+        guard (1...32).contains(consent.version.utf8.count),
+            consent.version.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0)
+            })
+        else {
+            throw ConfidantError(.invalidRequest, "consent.version must be 1–32 letters, digits, '.', '-' or '_'.")
         }
         guard proactive.count <= Self.maxProactiveRules else {
             throw ConfidantError(.invalidRequest, "At most \(Self.maxProactiveRules) proactive rules.")

@@ -70,6 +70,10 @@ public enum ClientFrame: Sendable, Equatable {
     case rate(conversationId: ConversationID, score: Int, comment: String?)
     /// Visitor: leave a message while no agent is online.
     case leaveOfflineMessage(clientId: String, departmentId: DepartmentID?, name: String?, email: String?, body: String, form: FormSignals? = nil)
+    /// Visitor: withdraw consent to the site's privacy policy (open conversations end).
+    case withdrawConsent
+    /// Visitor: delete a closed conversation of theirs, when the site allows it.
+    case deleteConversation(conversationId: ConversationID)
 
     /// The frame's `type` on the wire.
     public var type: String {
@@ -89,6 +93,8 @@ public enum ClientFrame: Sendable, Equatable {
         case .unwatch: "conversation.unwatch"
         case .rate: "conversation.rate"
         case .leaveOfflineMessage: "offline.leave"
+        case .withdrawConsent: "consent.withdraw"
+        case .deleteConversation: "conversation.delete"
         }
     }
 
@@ -96,9 +102,9 @@ public enum ClientFrame: Sendable, Equatable {
     public var conversationId: ConversationID? {
         switch self {
         case .sendMessage(let id, _, _, _), .typing(let id, _, _), .read(let id, _), .sync(let id, _), .accept(let id),
-            .transfer(let id, _, _), .close(let id), .rate(let id, _, _), .watch(let id), .unwatch(let id):
+            .transfer(let id, _, _), .close(let id), .rate(let id, _, _), .watch(let id), .unwatch(let id), .deleteConversation(let id):
             id
-        case .hello, .ping, .openConversation, .setAvailability, .leaveOfflineMessage:
+        case .hello, .ping, .openConversation, .setAvailability, .leaveOfflineMessage, .withdrawConsent:
             nil
         }
     }
@@ -179,6 +185,10 @@ extension ClientEnvelope: Codable {
             )
         case "conversation.close":
             frame = .close(conversationId: try c.decode(ConversationID.self, forKey: .conversationId))
+        case "consent.withdraw":
+            frame = .withdrawConsent
+        case "conversation.delete":
+            frame = .deleteConversation(conversationId: try c.decode(ConversationID.self, forKey: .conversationId))
         case "conversation.watch":
             frame = .watch(conversationId: try c.decode(ConversationID.self, forKey: .conversationId))
         case "conversation.unwatch":
@@ -239,8 +249,11 @@ extension ClientEnvelope: Codable {
             try c.encode(afterSeq, forKey: .afterSeq)
         case .setAvailability(let availability):
             try c.encode(availability, forKey: .availability)
-        case .accept(let conversationId), .close(let conversationId), .watch(let conversationId), .unwatch(let conversationId):
+        case .accept(let conversationId), .close(let conversationId), .watch(let conversationId), .unwatch(let conversationId),
+            .deleteConversation(let conversationId):
             try c.encode(conversationId, forKey: .conversationId)
+        case .withdrawConsent:
+            break
         case .transfer(let conversationId, let toAgentId, let toDepartmentId):
             try c.encode(conversationId, forKey: .conversationId)
             try c.encodeIfPresent(toAgentId, forKey: .toAgentId)

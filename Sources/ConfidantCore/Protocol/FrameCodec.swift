@@ -114,7 +114,7 @@ public enum FrameCodec {
                 body: try TextRules.messageBody(body),
                 form: form
             )
-        case .ping, .typing, .setAvailability, .accept, .close, .watch, .unwatch:
+        case .ping, .typing, .setAvailability, .accept, .close, .watch, .unwatch, .withdrawConsent, .deleteConversation:
             return frame
         }
     }

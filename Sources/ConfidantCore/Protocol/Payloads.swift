@@ -304,3 +304,26 @@ public struct SecurityAlertPayload: Codable, Sendable, Equatable {
         self.acknowledgedAt = acknowledgedAt
     }
 }
+
+/// A visitor's consent as recorded: what they agreed to (the site's text, or the widget's default
+/// in their language), which version, with which policy link, and when; and whether they withdrew it.
+public struct ConsentRecord: Codable, Sendable, Equatable {
+    public var version: String
+    /// The site's own text they were shown; nil: the widget's default text in `language`.
+    public var text: String?
+    public var language: String?
+    public var privacyPolicyUrl: String?
+    /// Unix milliseconds.
+    public var givenAt: Int64
+    public var withdrawnAt: Int64?
+
+    /// Creates a record.
+    public init(version: String, text: String?, language: String?, privacyPolicyUrl: String?, givenAt: Int64, withdrawnAt: Int64? = nil) {
+        self.version = version
+        self.text = text
+        self.language = language
+        self.privacyPolicyUrl = privacyPolicyUrl
+        self.givenAt = givenAt
+        self.withdrawnAt = withdrawnAt
+    }
+}

@@ -14,12 +14,16 @@ public struct Welcome: Codable, Sendable, Equatable {
     public var agentsOnline: Bool?
     /// How often the client should `ping` when otherwise idle.
     public var heartbeatSeconds: Int
+    /// Visitors only: their consent in force on this site, if any (the widget does not ask again
+    /// for the same version).
+    public var consent: ConsentRecord?
 
     /// Creates a welcome.
     public init(
         protocol: Int, visitorId: VisitorID?, agent: AgentProfile?, conversations: [ConversationSummary], queue: [QueueEntry]?, agentsOnline: Bool?,
-        heartbeatSeconds: Int
+        heartbeatSeconds: Int, consent: ConsentRecord? = nil
     ) {
+        self.consent = consent
         self.protocol = `protocol`
         self.visitorId = visitorId
         self.agent = agent

@@ -119,7 +119,7 @@ public func buildApplication(
 
     // WebSocket endpoints.
     let sessions = SocketSession(
-        chat: parts.chat, visitorTokens: parts.visitorTokens, origins: parts.origins,
+        chat: parts.chat, visitors: parts.visitors, visitorTokens: parts.visitorTokens, origins: parts.origins,
         settings: RealtimeSettings(
             helloTimeout: configuration.helloTimeout, sendQueueLimit: configuration.sendQueueLimit, pingInterval: configuration.pingInterval),
         audit: parts.audit, limiter: parts.limiter, caps: parts.caps, spam: parts.spam, logger: logger

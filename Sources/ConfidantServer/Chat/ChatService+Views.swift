@@ -242,7 +242,8 @@ extension ChatService {
             let online = try await !store.routingCandidates(department: nil, presenceCutoff: cutoff).isEmpty
             return Welcome(
                 protocol: ProtocolVersion.current, visitorId: visitor.visitorID, agent: nil, conversations: summaries, queue: nil,
-                agentsOnline: online, heartbeatSeconds: Int(settings.heartbeatInterval.components.seconds)
+                agentsOnline: online, heartbeatSeconds: Int(settings.heartbeatInterval.components.seconds),
+                consent: try await store.activeConsent(visitor: visitor.visitorID)
             )
         }
     }

@@ -235,10 +235,15 @@ final class ChatService: Sendable {
     /// Forgets an erased visitor: their conversations leave the cache, and their open sockets
     /// close (4401) so that no screen keeps showing what was erased.
     func forget(visitor: VisitorID, conversations: [ConversationID]) async {
+        forget(conversations: conversations)
+        await hub.publish(.both(.close(code: 4401, reason: "Erased")), to: [.visitor(visitor)])
+    }
+
+    /// Forgets deleted conversations: they leave the cache.
+    func forget(conversations: [ConversationID]) {
         visitorOfConversation.withLock { cache in
             for conversation in conversations { cache[conversation] = nil }
         }
-        await hub.publish(.both(.close(code: 4401, reason: "Erased")), to: [.visitor(visitor)])
     }
 
     /// Relays a typing indicator to the other side (not stored). Internal typing stays among staff.
@@ -334,9 +339,12 @@ final class ChatService: Sendable {
                     return (existing, nil)
                 }
                 guard let site = try await store.site(id: visitor.siteID) else { throw ConfidantError.unauthenticated }
+                // Consent is asked once per version: a visitor who agreed to this version and did
+                // not withdraw is not asked again; a new agreement is recorded with what was shown.
                 let consentSettings = site.siteSettings.consent
-                if consentSettings.required && !consent {
-                    throw ConfidantError(.consentRequired, "Agree to the privacy policy before starting a conversation.")
+                if consentSettings.required, try await store.activeConsent(visitor: visitor.visitorID)?.version != consentSettings.version {
+                    guard consent else { throw ConfidantError(.consentRequired, "Agree to the privacy policy before starting a conversation.") }
+                    try await store.insertConsent(visitor: visitor, consentSettings, language: language, at: nowMillis())
                 }
                 try await store.lockRouting()
                 let candidates = try await store.routingCandidates(department: department, presenceCutoff: presenceCutoff())

@@ -4,7 +4,8 @@
 /// (lowercase UUIDs), times are BIGINT Unix milliseconds, flags are BIGINT 0/1, and sealed
 /// (encrypted) values are BLOB/BYTEA. Columns ending in `_sealed` hold AES-GCM ciphertext only.
 enum Schema {
-    static let migrator = Migrator(table: "schema_migrations", migrations: [initial, widget, access, protection, privacy, secretGuard, securityAlerts])
+    static let migrator = Migrator(
+        table: "schema_migrations", migrations: [initial, widget, access, protection, privacy, secretGuard, securityAlerts, consentRecords])
 
     static let initial = Migration(version: 1, name: "chat core") { kind in
         let blob = kind.blobType
@@ -365,6 +366,27 @@ enum Schema {
             "CREATE INDEX security_alerts_by_time ON security_alerts (raised_at)",
             "CREATE INDEX security_alerts_by_webhook ON security_alerts (webhook_next_at)",
             "CREATE INDEX audit_events_by_actor_action ON audit_events (actor_id, action, at)",
+        ]
+    }
+
+    /// Each visitor's consent: what they agreed to, which version, when, and its withdrawal.
+    /// The records go with the visitor (erasure, retention).
+    static let consentRecords = Migration(version: 8, name: "consent records") { _ in
+        [
+            """
+            CREATE TABLE consent_records (
+                id TEXT PRIMARY KEY,
+                visitor_id TEXT NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
+                site_id TEXT NOT NULL,
+                version TEXT NOT NULL,
+                text TEXT,
+                language TEXT,
+                privacy_policy_url TEXT,
+                given_at BIGINT NOT NULL,
+                withdrawn_at BIGINT
+            )
+            """,
+            "CREATE INDEX consent_records_by_visitor ON consent_records (visitor_id)",
         ]
     }
 }

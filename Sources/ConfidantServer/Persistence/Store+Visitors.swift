@@ -136,3 +136,37 @@ extension Store {
         try await all("SELECT * FROM canned_responses ORDER BY shortcut, scope, id", as: CannedResponseRecord.self)
     }
 }
+
+extension Store {
+    /// The visitor's consent records, newest first.
+    func consentRecords(visitor: VisitorID) async throws -> [ConsentRecord] {
+        try await all("SELECT * FROM consent_records WHERE visitor_id = \(bind: visitor.rawValue) ORDER BY given_at DESC, id", as: ConsentRecord.self)
+    }
+
+    /// The visitor's consent in force (not withdrawn), newest first, if any.
+    func activeConsent(visitor: VisitorID) async throws -> ConsentRecord? {
+        try await first(
+            "SELECT * FROM consent_records WHERE visitor_id = \(bind: visitor.rawValue) AND withdrawn_at IS NULL ORDER BY given_at DESC, id LIMIT 1",
+            as: ConsentRecord.self)
+    }
+
+    /// Records that the visitor agreed to `consent` as shown in `language`.
+    func insertConsent(visitor: VisitorIdentity, _ consent: SiteSettings.Consent, language: String?, at time: Int64) async throws {
+        try await run(
+            """
+            INSERT INTO consent_records (id, visitor_id, site_id, version, text, language, privacy_policy_url, given_at)
+            VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: visitor.visitorID.rawValue), \(bind: visitor.siteID.rawValue), \(bind: consent.version),
+                    \(bind: consent.text), \(bind: language), \(bind: consent.privacyPolicyUrl), \(bind: time))
+            """)
+    }
+
+    /// Marks every consent of the visitor in force as withdrawn; returns how many there were.
+    func withdrawConsent(visitor: VisitorID, at time: Int64) async throws -> Int {
+        try await all(
+            "UPDATE consent_records SET withdrawn_at = \(bind: time) WHERE visitor_id = \(bind: visitor.rawValue) AND withdrawn_at IS NULL RETURNING id",
+            as: Row.self
+        ).count
+    }
+
+    private struct Row: Decodable { let id: String }
+}

@@ -30,6 +30,8 @@ struct VisitorExport: ResponseEncodable, Sendable {
     let visitor: Visitor
     let conversations: [Conversation]
     let offlineMessages: [OfflineMessageView]
+    /// Every consent given, with what was shown and any withdrawal.
+    let consents: [ConsentRecord]
 }
 
 /// What an erasure removed.
@@ -45,6 +47,8 @@ struct ErasureReport: ResponseEncodable, Sendable {
 /// Who asked for an export or erasure, for the audit log.
 enum PrivacyRequester: Sendable {
     case staff(StaffIdentity, address: String)
+    /// The visitor, from the widget.
+    case visitor(VisitorIdentity)
     case cli
     /// The retention sweep (``RetentionSweeper``).
     case retention
@@ -53,6 +57,9 @@ enum PrivacyRequester: Sendable {
         switch self {
         case .staff(let staff, let address):
             AuditEvent(action, by: staff, address: address, target: ("visitor", visitor.rawValue), details: details)
+        case .visitor(let identity):
+            AuditEvent(
+                actorKind: .visitor, actorId: identity.visitorID.rawValue, action: action, targetKind: "visitor", targetId: visitor.rawValue, details: details)
         case .cli:
             AuditEvent(actorKind: .cli, action: action, targetKind: "visitor", targetId: visitor.rawValue, details: details)
         case .retention:
@@ -91,6 +98,7 @@ struct VisitorData: Sendable {
             let entries = try await chat.timeline(of: conversation, includeInternal: true, after: 0).entries
             conversations.append(.init(conversation: summary, entries: entries.map { ServerEnvelope($0.frame) }))
         }
+        let consents = try await database.read { try await $0.consentRecords(visitor: id) }
         var offline: [OfflineMessageView] = []
         for message in try await database.read({ try await $0.offlineMessages(visitor: id) }) {
             offline.append(try await OfflineMessageView(opening: message, keys: keys, personalData: .shown))
@@ -100,7 +108,7 @@ struct VisitorData: Sendable {
                 requester.event(
                     "visitor.exported", visitor: id, details: ["conversations": String(conversations.count), "offlineMessages": String(offline.count)]))
         }
-        return VisitorExport(exportedAt: nowMillis(), visitor: visitor, conversations: conversations, offlineMessages: offline)
+        return VisitorExport(exportedAt: nowMillis(), visitor: visitor, conversations: conversations, offlineMessages: offline, consents: consents)
     }
 
     func erase(_ id: VisitorID, for requester: PrivacyRequester) async throws -> ErasureReport {
@@ -141,5 +149,48 @@ struct VisitorData: Sendable {
         if let sqlite = database as? SQLiteDatabase { try await sqlite.checkpoint() }
         await chat.forget(visitor: id, conversations: conversations.map(\.conversationID))
         return report
+    }
+
+    /// The visitor withdraws consent: every consent in force is marked withdrawn (the record of
+    /// having given it stays, as evidence), their open conversations on the site end, and the next
+    /// conversation asks again. Audited when there was consent to withdraw.
+    func withdrawConsent(of visitor: VisitorIdentity) async throws {
+        let withdrawn = try await database.transaction { store in
+            let count = try await store.withdrawConsent(visitor: visitor.visitorID, at: nowMillis())
+            if count > 0 {
+                try await store.appendAudit(
+                    PrivacyRequester.visitor(visitor).event("consent.withdrawn", visitor: visitor.visitorID, details: ["records": String(count)]))
+            }
+            return count
+        }
+        guard withdrawn > 0 else { return }
+        let open = try await database.read { try await $0.openConversations(visitor: visitor.visitorID) }
+        for conversation in open where conversation.siteId == visitor.siteID.rawValue {
+            try await chat.close(.visitor(visitor), conversation: conversation.conversationID, reply: { _ in })
+        }
+    }
+
+    /// The visitor deletes one of their closed conversations, when their site allows it: its
+    /// messages, events and read markers go with it (SQLite overwrites them, the WAL is
+    /// checkpointed). Audited without content. Someone else's conversation looks missing.
+    func deleteConversation(_ id: ConversationID, of visitor: VisitorIdentity) async throws {
+        try await database.transaction { store in
+            guard let conversation = try await store.conversation(id: id), conversation.visitorId == visitor.visitorID.rawValue else {
+                throw ConfidantError.conversationNotFound
+            }
+            guard try await store.site(id: visitor.siteID)?.siteSettings.visitorsMayDeleteConversations == true else {
+                throw ConfidantError(.forbidden, "This site does not let visitors delete conversations.")
+            }
+            guard conversation.conversationState == .closed else { throw ConfidantError(.invalidState, "End the conversation before deleting it.") }
+            struct Count: Decodable { let n: Int }
+            let messages = try await store.first("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = \(bind: id.rawValue)", as: Count.self)?.n ?? 0
+            try await store.run("DELETE FROM conversations WHERE id = \(bind: id.rawValue)")
+            try await store.appendAudit(
+                AuditEvent(
+                    actorKind: .visitor, actorId: visitor.visitorID.rawValue, action: "conversation.deleted", targetKind: "conversation",
+                    targetId: id.rawValue, details: ["messages": String(messages)]))
+        }
+        if let sqlite = database as? SQLiteDatabase { try await sqlite.checkpoint() }
+        chat.forget(conversations: [id])
     }
 }

@@ -35,6 +35,7 @@ enum SocketEndpoint: Sendable {
 /// pings, close codes, backpressure) is ``SocketHandler``'s.
 struct SocketSession: Sendable {
     let chat: ChatService
+    let visitors: VisitorData
     let visitorTokens: VisitorTokens
     let origins: OriginPolicy
     let settings: RealtimeSettings
@@ -280,13 +281,19 @@ struct SocketSession: Sendable {
                 try await chat.rate(visitor, conversation: id, score: score, comment: comment, reply: respond)
             case (.leaveOfflineMessage(let clientId, let department, let name, let email, let body, _), .visitor(let visitor)):
                 try await chat.leaveOfflineMessage(visitor, clientId: clientId, department: department, name: name, email: email, body: body, reply: respond)
+            case (.withdrawConsent, .visitor(let visitor)):
+                try await visitors.withdrawConsent(of: visitor)
+                respond(.ok)
+            case (.deleteConversation(let id), .visitor(let visitor)):
+                try await visitors.deleteConversation(id, of: visitor)
+                respond(.ok)
             case (.setAvailability(let availability), .staff(let staff)):
                 try await chat.setAvailability(staff, availability, reply: respond)
             case (.accept(let id), .staff(let staff)):
                 try await chat.accept(staff, conversation: id, reply: respond)
             case (.transfer(let id, let toAgent, let toDepartment), .staff(let staff)):
                 try await chat.transfer(staff, conversation: id, toAgent: toAgent, toDepartment: toDepartment, reply: respond)
-            case (.openConversation, .staff), (.rate, .staff), (.leaveOfflineMessage, .staff):
+            case (.openConversation, .staff), (.rate, .staff), (.leaveOfflineMessage, .staff), (.withdrawConsent, .staff), (.deleteConversation, .staff):
                 throw ConfidantError(.forbidden, "The \(envelope.frame.type) frame is for visitors.")
             case (.setAvailability, .visitor), (.accept, .visitor), (.transfer, .visitor), (.watch, .visitor), (.unwatch, .visitor):
                 throw ConfidantError(.forbidden, "The \(envelope.frame.type) frame is for staff.")

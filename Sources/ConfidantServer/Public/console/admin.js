@@ -74,6 +74,12 @@ function siteCard(site, store) {
   const askEmail = el('input', { type: 'checkbox', id: id('askemail'), checked: settings.preChat.askEmail });
   const consent = el('input', { type: 'checkbox', id: id('consent'), checked: settings.consent.required });
   const policy = el('input', { type: 'url', id: id('policy'), value: settings.consent.privacyPolicyUrl ?? '', placeholder: 'https://shop.example/privacy' });
+  const consentText = el('input', { type: 'text', id: id('consent-text'), value: settings.consent.text ?? '', maxlength: '1000', placeholder: 'Default text in the visitor\'s language' });
+  const consentVersion = el('input', { type: 'text', id: id('consent-version'), value: settings.consent.version, maxlength: '32', pattern: '[A-Za-z0-9._\\-]+' });
+  const mayDelete = el('input', { type: 'checkbox', id: id('may-delete'), checked: settings.visitorsMayDeleteConversations });
+  const retention = el('input', { type: 'number', id: id('retention'), min: '1', max: '3650', value: settings.retentionDays ?? '', placeholder: 'keep' });
+  const patterns = el('textarea', { class: 'input', id: id('patterns'), rows: '2', placeholder: 'ORD-######' });
+  patterns.value = settings.redactionPatterns.join('\n');
   const rules = el('div', { class: 'stack' });
   const addRule = (rule = { seconds: 30, urlPattern: '*', message: '' }) => {
     const index = rules.childElementCount;
@@ -112,10 +118,16 @@ function siteCard(site, store) {
     const body = {
       name: name.value,
       allowedOrigins: origins.value.split(/[\s,]+/).filter(Boolean),
+      // The whole settings object is replaced: start from what is stored, so that nothing this
+      // form does not show is lost.
       settings: {
+        ...settings,
         color: color.value, position: position.value, greeting: greeting.value.trim() || null, language: language.value,
         preChat: { enabled: preChat.checked, askName: askName.checked, askEmail: askEmail.checked },
-        consent: { required: consent.checked, privacyPolicyUrl: policy.value.trim() || null },
+        consent: { required: consent.checked, privacyPolicyUrl: policy.value.trim() || null, text: consentText.value.trim() || null, version: consentVersion.value.trim() },
+        visitorsMayDeleteConversations: mayDelete.checked,
+        retentionDays: retention.value ? Number(retention.value) : null,
+        redactionPatterns: patterns.value.split(/\s+/).filter(Boolean),
         proactive,
       },
     };
@@ -131,7 +143,11 @@ function siteCard(site, store) {
     el('div', { class: 'grid' }, field('Colour', color), field('Position', position), field('Language', language), field('Greeting', greeting)),
     el('div', { class: 'checks' }, el('label', { for: preChat.id }, preChat, 'Pre-chat form'), el('label', { for: askName.id }, askName, 'ask name'),
       el('label', { for: askEmail.id }, askEmail, 'ask e-mail'), el('label', { for: consent.id }, consent, 'Require consent')),
-    field('Privacy policy link', policy),
+    el('div', { class: 'grid' }, field('Privacy policy link', policy), field('Consent text', consentText),
+      field('Consent version (change it to ask everyone again)', consentVersion)),
+    el('div', { class: 'grid' }, field('Delete closed conversations after (days)', retention),
+      field('Also hide in messages (# digit, @ letter, ? either; one per line)', patterns)),
+    el('div', { class: 'checks' }, el('label', { for: mayDelete.id }, mayDelete, 'Visitors may delete their closed conversations')),
     blocklistSection(site),
     el('div', { class: 'stack' }, el('strong', { text: 'Verified visitors' }),
       el('div', { class: 'checks' }, el('label', { for: verified.id }, verified, 'Only visitors signed in on the site may chat')),

@@ -77,11 +77,29 @@ export function renderHistory(main, store) {
       replace(transcript,
         el('h3', {}, `${visitorName(data.conversation)} · ${nameOf('site', data.conversation.siteId)} `, verifiedBadge(data.conversation)),
         messages,
-        watchable ? el('button', { class: 'secondary', type: 'button', id: 'watch-live', text: 'Watch live', onclick: (event) => watch(data, messages, event.target) }) : null);
+        watchable ? el('button', { class: 'secondary', type: 'button', id: 'watch-live', text: 'Watch live', onclick: (event) => watch(data, messages, event.target) }) : null,
+        can('managePersonalData') ? personalDataActions(data.conversation.visitorId) : null);
       transcript.scrollIntoView({ behavior: 'smooth' });
     } catch (failure) {
       error.textContent = failure.message;
     }
+  }
+
+  /** The visitor's rights (GDPR): everything held about them as JSON, or erasure for good. */
+  function personalDataActions(visitorId) {
+    const visitorPath = `/v1/visitors/${encodeURIComponent(visitorId)}`;
+    return el('div', { class: 'inline', id: 'personal-data' },
+      el('a', { class: 'secondary button', id: 'export-visitor', href: `${visitorPath}/export`, download: `visitor-${visitorId}.json`, text: 'Export visitor data' }),
+      el('button', { class: 'danger', type: 'button', id: 'erase-visitor', text: 'Erase visitor', onclick: async () => {
+        if (!confirm('Erase everything held about this visitor, in every conversation, for good? Their data key is destroyed: this cannot be undone.')) return;
+        try {
+          const report = await api('DELETE', visitorPath);
+          replace(transcript, el('p', { class: 'notice', id: 'erased', text: `Erased: ${report.conversations} conversation(s), ${report.messages} message(s), ${report.offlineMessages} offline message(s); data key destroyed.` }));
+          search();
+        } catch (failure) {
+          error.textContent = failure.message;
+        }
+      } }));
   }
 
   async function watch(data, messages, button) {

@@ -37,6 +37,9 @@ const state = {
   connection: 'connecting',
   error: null,
   rating: 0,
+  /** The visitor's consent in force (from `welcome`), or null. */
+  consent: null,
+  notice: null,
 };
 
 const ui = {};
@@ -200,6 +203,7 @@ async function openSession() {
 
 function welcome(frame) {
   state.agentsOnline = frame.agentsOnline !== false;
+  state.consent = frame.consent ?? null;
   const conversation = frame.conversations[0];
   if (conversation) {
     const first = !state.conversation;
@@ -314,8 +318,8 @@ async function startConversation(firstMessage) {
   const email = ui.email?.value.trim();
   if (name) payload.name = name;
   if (email) payload.email = email;
-  if (settings.consent.required) {
-    if (!ui.consent?.checked) {
+  if (ui.consent) {
+    if (!ui.consent.checked) {
       showError(t('consentNeeded'));
       return false;
     }
@@ -323,6 +327,8 @@ async function startConversation(firstMessage) {
   }
   try {
     const reply = await state.socket.request(payload);
+    if (payload.consent) state.consent = { version: settings.consent.version, givenAt: Date.now() };
+    state.notice = null;
     setConversation(reply.conversation);
     send(firstMessage);
     return true;
@@ -446,6 +452,53 @@ async function rate(event) {
   }
   ui.end = null;
   renderBody();
+}
+
+/** Withdraws consent: an open conversation ends, and the next one asks again. */
+async function withdrawConsent() {
+  try {
+    await state.socket.request({ type: 'consent.withdraw' });
+    state.consent = null;
+    state.notice = t('consentWithdrawn');
+    if (state.view === 'start') renderStart();
+    else if (state.view === 'closed') { ui.end = null; renderMessages(); }
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+/** Asks, in place, before deleting (a framed page may not be allowed to open dialogs). */
+function confirmDeletion(event) {
+  const button = event.currentTarget;
+  const cancel = el('button', { class: 'secondary', type: 'button', text: t('cancel') });
+  const question = el('div', { class: 'confirm', role: 'alertdialog', 'aria-label': t('deleteConfirm') },
+    el('p', { text: t('deleteConfirm') }),
+    el('button', { class: 'secondary danger', type: 'button', id: 'confirm-delete', onclick: deleteConversation, text: t('deleteForGood') }), cancel);
+  cancel.addEventListener('click', () => question.replaceWith(button));
+  button.replaceWith(question);
+  question.querySelector('#confirm-delete').focus();
+}
+
+/** Deletes the closed conversation for good (when the site allows it). */
+async function deleteConversation() {
+  try {
+    await state.socket.request({ type: 'conversation.delete', conversationId: state.conversation.id });
+    state.notice = t('deleted');
+    newConversation();
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+/** The consent line and the privacy actions the visitor has. */
+function privacyNode() {
+  const parts = [];
+  if (state.notice) parts.push(el('p', { class: 'notice', role: 'status', text: state.notice }));
+  if (state.consent) {
+    parts.push(el('p', { class: 'consent-given', text: t('consentGiven', { date: new Date(state.consent.givenAt).toLocaleDateString(state.lang) }) }));
+    parts.push(el('button', { class: 'secondary', type: 'button', id: 'withdraw-consent', onclick: withdrawConsent, text: t('withdrawConsent') }));
+  }
+  return parts.length ? el('div', { class: 'privacy' }, parts) : null;
 }
 
 function newConversation() {
@@ -585,6 +638,7 @@ function renderStart() {
   ];
   const form = el('div', { class: 'form' });
   ui.name = ui.email = ui.consent = null;
+
   if (settings.preChat.enabled) {
     if (settings.preChat.askName) {
       ui.name = el('input', { type: 'text', id: 'prechat-name', autocomplete: 'name', maxlength: '100', placeholder: t('namePlaceholder') });
@@ -595,15 +649,17 @@ function renderStart() {
       form.append(el('label', { class: 'field', for: 'prechat-email' }, t('emailLabel'), ui.email));
     }
   }
-  if (settings.consent.required) {
+  // Asked once per version of the site's text and policy.
+  if (settings.consent.required && state.consent?.version !== settings.consent.version) {
     ui.consent = el('input', { type: 'checkbox', id: 'consent' });
     const policy = settings.consent.privacyPolicyUrl;
     form.append(el('label', { class: 'consent', for: 'consent' }, ui.consent,
-      el('span', {}, t('consentText'), ' ',
+      el('span', {}, settings.consent.text || t('consentText'), ' ',
         el('a', { href: policy, target: '_blank', rel: 'noopener noreferrer nofollow', class: 'link', text: t('privacyPolicy') }), '.')));
   }
   form.append(ui.startTrap);
   parts.push(form);
+  parts.push(privacyNode());
   ui.error = el('p', { class: 'error', role: 'alert' });
   parts.push(ui.error);
   replace(ui.body, parts);
@@ -748,7 +804,11 @@ function endNode() {
       el('button', { class: 'primary', type: 'submit', text: t('rateSubmit') })));
   }
   parts.push(el('button', { class: 'secondary', type: 'button', onclick: downloadTranscript, text: t('downloadTranscript') }));
+  if (state.config.settings.visitorsMayDeleteConversations) {
+    parts.push(el('button', { class: 'secondary danger', type: 'button', id: 'delete-conversation', onclick: confirmDeletion, text: t('deleteConversation') }));
+  }
   parts.push(el('button', { class: 'secondary', type: 'button', onclick: newConversation, text: t('newChat') }));
+  parts.push(privacyNode());
   return el('div', { class: 'end' }, parts);
 }
 

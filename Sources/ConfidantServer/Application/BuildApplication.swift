@@ -44,7 +44,17 @@ struct ApplicationParts: Sendable {
         visitorTokens = VisitorTokens(masterKey: runtime.masterKey, lifetime: configuration.visitorTokenLifetime)
         identities = VisitorIdentityTokens(masterKey: runtime.masterKey)
         addresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies.compactMap(NetworkRange.init))
-        limiter = RateLimiter(rates: configuration.rateLimits, metrics: metrics, logger: runtime.logger)
+        let audit = audit
+        limiter = RateLimiter(
+            rates: configuration.rateLimits, metrics: metrics, logger: runtime.logger,
+            onTrip: { rule, subject in
+                Task {
+                    await audit.record(
+                        AuditEvent(
+                            actorKind: .anonymous, actorId: nil, action: "rate_limit.tripped", targetKind: "rate_limit", targetId: rule.rawValue,
+                            outcome: .failure, details: ["subject": subject]))
+                }
+            })
         spam = SpamGuard(
             database: database, linksPerMessage: configuration.linksPerMessage, minimumFillTime: configuration.formMinimumFillMs, metrics: metrics)
         caps = ConnectionCaps(

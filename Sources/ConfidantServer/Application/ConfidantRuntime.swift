@@ -51,8 +51,14 @@ public struct ConfidantRuntime: Sendable {
     @discardableResult
     public func prepare() async throws -> Int {
         let applied = try await Schema.migrator.migrate(database).count + keys.migrator.migrate(keyDatabase).count
-        try await keys.verifyMasterKey()
+        let registered = try await keys.verifyMasterKey()
         try await AuditChain.adoptUnchainedEntries(database)
+        if registered {
+            try await database.transaction { store in
+                try await store.appendAudit(
+                    AuditEvent(actorKind: .system, action: "key.master.registered", details: ["fingerprint": masterKey.fingerprint]))
+            }
+        }
         return applied
     }
 

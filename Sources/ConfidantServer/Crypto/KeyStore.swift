@@ -48,24 +48,27 @@ public final class KeyStore: Sendable {
     }
 
     /// Records the master key's fingerprint on first use and refuses a different key later, so a
-    /// wrong key fails at start-up with a clear message instead of at the first message.
-    func verifyMasterKey() async throws {
+    /// wrong key fails at start-up with a clear message instead of at the first message. True when
+    /// this call registered the key (a new key store).
+    @discardableResult
+    func verifyMasterKey() async throws -> Bool {
         let fingerprint = masterKey.fingerprint
         let metaTable = metaTable
-        let stored = try await database.transaction { store in
+        let (stored, registered) = try await database.transaction { store in
             if let existing = try await store.scalar(
                 "SELECT value FROM \(unsafeRaw: metaTable) WHERE name = 'master_key_fingerprint'", column: "value", as: String.self)
             {
-                return existing
+                return (existing, false)
             }
             try await store.run("INSERT INTO \(unsafeRaw: metaTable) (name, value) VALUES ('master_key_fingerprint', \(bind: fingerprint))")
-            return fingerprint
+            return (fingerprint, true)
         }
         guard stored == fingerprint else {
             throw ConfigurationError(
                 "The master key (fingerprint \(fingerprint)) is not the one this key store was created with (\(stored)). Supply the original key."
             )
         }
+        return registered
     }
 
     /// Creates and stores a new data key for `owner`.

@@ -128,6 +128,10 @@ struct VisitorData: Sendable {
             return (try await store.conversations(visitor: id), counts)
         }
         let keyDestroyed = try await keys.destroyDataKey(for: id)
+        if keyDestroyed {
+            // On its own, at once: should the deletion below fail, the record of the shredding stands.
+            try await database.transaction { try await $0.appendAudit(requester.event("key.destroyed", visitor: id, details: [:])) }
+        }
         // No data, but a key (a key-store backup restored after an erasure): destroy it anyway.
         guard let counts = counts ?? (keyDestroyed ? Counts(conversations: 0, messages: 0, offline: 0) : nil) else {
             throw ConfidantError(.notFound, "No such visitor.")

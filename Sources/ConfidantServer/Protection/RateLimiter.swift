@@ -99,19 +99,38 @@ public final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
+        /// When this bucket last reported a trip.
+        var tripped: ContinuousClock.Instant?
     }
+
+    /// Called when a limit trips: the first refusal of a subject under a rule within the rule's
+    /// period. Trips, not refusals, are what the audit log records, so that a flood cannot flood
+    /// the log: at most one per subject, rule and period, and ``maxTripsPerMinute`` in all.
+    typealias TripHandler = @Sendable (LimitRule, String) -> Void
+
+    /// Trips reported per minute at most, whatever the number of subjects; the rest are counted
+    /// in the metrics and logged only.
+    static let maxTripsPerMinute = 100
 
     private let rates: [LimitRule: Rate]
     private let buckets = Mutex<[Key: Bucket]>([:])
+    private let tripBudget = Mutex<(since: ContinuousClock.Instant?, reported: Int)>((nil, 0))
     private let metrics: ProtectionMetrics?
     private let logger: Logger?
+    private let onTrip: TripHandler?
 
     /// A limiter with these rates (rules left out use their defaults), counting refusals in
     /// `metrics` and logging them (rule and subject, never content) to `logger`.
-    public init(rates: [LimitRule: Rate] = [:], metrics: ProtectionMetrics? = nil, logger: Logger? = nil) {
+    public convenience init(rates: [LimitRule: Rate] = [:], metrics: ProtectionMetrics? = nil, logger: Logger? = nil) {
+        self.init(rates: rates, metrics: metrics, logger: logger, onTrip: nil)
+    }
+
+    /// A limiter that also reports trips to `onTrip` (the audit log).
+    init(rates: [LimitRule: Rate], metrics: ProtectionMetrics?, logger: Logger?, onTrip: TripHandler?) {
         self.rates = Dictionary(uniqueKeysWithValues: LimitRule.allCases.map { ($0, rates[$0] ?? $0.defaultRate) })
         self.metrics = metrics
         self.logger = logger
+        self.onTrip = onTrip
     }
 
     /// The rate in force for a rule.
@@ -123,7 +142,7 @@ public final class RateLimiter: Sendable {
         let rate = rates[rule]!
         let capacity = Double(rate.count)
         let perSecond = capacity / (Double(rate.period.components.seconds) + Double(rate.period.components.attoseconds) / 1e18)
-        let wait = buckets.withLock { buckets -> Duration? in
+        let (wait, tripped) = buckets.withLock { buckets -> (Duration?, Bool) in
             let key = Key(rule: rule, subject: subject)
             var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
             let elapsed = bucket.updated.duration(to: now)
@@ -133,16 +152,31 @@ public final class RateLimiter: Sendable {
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 buckets[key] = bucket
-                return nil
+                return (nil, false)
             }
+            let trips = bucket.tripped.map { $0.duration(to: now) >= rate.period } ?? true
+            if trips { bucket.tripped = now }
             buckets[key] = bucket
-            return .milliseconds(Int64(((1 - bucket.tokens) / perSecond * 1000).rounded(.up)))
+            return (.milliseconds(Int64(((1 - bucket.tokens) / perSecond * 1000).rounded(.up))), trips)
         }
         if wait != nil {
             metrics?.rateLimited(rule)
             logger?.notice("Rate limit", metadata: ["rule": "\(rule.rawValue)", "subject": "\(subject)"])
         }
+        if tripped, let onTrip, withinTripBudget(now: now) { onTrip(rule, subject) }
         return wait
+    }
+
+    private func withinTripBudget(now: ContinuousClock.Instant) -> Bool {
+        tripBudget.withLock { budget in
+            if let since = budget.since, since.duration(to: now) < .seconds(60) {
+                guard budget.reported < Self.maxTripsPerMinute else { return false }
+                budget.reported += 1
+            } else {
+                budget = (now, 1)
+            }
+            return true
+        }
     }
 
     /// Throws `rate_limited` (HTTP 429 with `Retry-After`) when the rule's bucket for `subject` is empty.

@@ -26,4 +26,26 @@ struct AuditCoverageTests {
             socket.close()
         }
     }
+
+    @Test("Key operations are recorded: the master key registered with a new key store, each data key destroyed by an erasure")
+    func keyOperations() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let owner = try await server.owner()
+            let site = try await server.site(by: owner)
+            let (agentSocket, _) = try await server.agentSocket(try await server.agent("Kornél", by: owner))
+            let (guest, opened) = try await RoutingTests.openConversation(server, site)
+            guest.send(.sendMessage(conversationId: opened.id, clientId: "m", body: "hello", visibility: .public))
+            _ = try await guest.next(type: "message.ack")
+            #expect(try await server.request(.delete, "/v1/visitors/\(opened.visitorId)", as: owner).status == .ok)
+            let events = try await server.runtime.database.read { try await $0.auditEvents(before: nil, action: "key.", limit: 10) }.map(\.event)
+            let registered = events.filter { $0.action == "key.master.registered" }
+            #expect(registered.count == 1 && registered.first?.details["fingerprint"] == server.runtime.masterKey.fingerprint)
+            let destroyed = events.filter { $0.action == "key.destroyed" }
+            #expect(destroyed.count == 1 && destroyed.first?.targetId == opened.visitorId.rawValue && destroyed.first?.actorId == owner.agentId.rawValue)
+            // A second start with the same key store registers nothing new.
+            try await server.runtime.prepare()
+            #expect(try await server.runtime.database.read { try await $0.auditEvents(before: nil, action: "key.master.registered", limit: 10) }.count == 1)
+            agentSocket.close()
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 @testable import ConfidantServer
@@ -27,6 +28,32 @@ struct LimitTests {
         #expect(limiter.take(.messagesPerVisitor, "v", now: start + .seconds(10)) == nil)
         #expect(limiter.sweep(now: start + .seconds(31)) == 1, "'other' refilled and is forgotten; 'v' was used 21 s ago")
         #expect(limiter.sweep(now: start + .seconds(41)) == 0)
+    }
+
+    @Test("Trips, not refusals, are reported to the audit log: once per subject, rule and period, and at most 100 a minute in all")
+    func trips() {
+        let reported = Mutex<[String]>([])
+        let limiter = RateLimiter(
+            rates: [.messagesPerVisitor: Rate(1, per: .seconds(60))], metrics: nil, logger: nil,
+            onTrip: { _, subject in reported.withLock { $0.append(subject) } })
+        let start = ContinuousClock.now
+        #expect(limiter.take(.messagesPerVisitor, "v", now: start) == nil)
+        for step in 1...50 { #expect(limiter.take(.messagesPerVisitor, "v", now: start + .milliseconds(step)) != nil) }
+        #expect(reported.withLock { $0 } == ["v"], "fifty refusals, one trip")
+        #expect(limiter.take(.messagesPerVisitor, "v", now: start + .seconds(61)) == nil)
+        #expect(limiter.take(.messagesPerVisitor, "v", now: start + .seconds(61)) != nil)
+        #expect(reported.withLock { $0.count } == 2, "a new period, a new trip")
+
+        // A flood from many subjects at once: the audit log gets at most 100 trips that minute.
+        let flood = start + .seconds(200)
+        for subject in 0..<300 {
+            _ = limiter.take(.messagesPerVisitor, "s\(subject)", now: flood)
+            _ = limiter.take(.messagesPerVisitor, "s\(subject)", now: flood)
+        }
+        #expect(reported.withLock { $0.count } == 2 + RateLimiter.maxTripsPerMinute)
+        _ = limiter.take(.messagesPerVisitor, "late", now: flood + .seconds(61))
+        _ = limiter.take(.messagesPerVisitor, "late", now: flood + .seconds(61))
+        #expect(reported.withLock { $0.last } == "late", "the next minute reports again")
     }
 
     @Test("HTTP: visitor tokens and sign-ins per address, REST per staff member; 429 with Retry-After; other addresses and people unaffected")
@@ -66,6 +93,16 @@ struct LimitTests {
             #expect(statuses.prefix(7).allSatisfy { $0 == 200 } && statuses.last == 429, "\(statuses)")
             let withoutLogin = try await server.request(.get, "/v1/departments", headers: [.cookie: "confidant_session=forged"])
             #expect(withoutLogin.status == .unauthorized, "a forged cookie counts against its address, which has room")
+
+            // Each limit that tripped is in the audit log once (recorded in the background).
+            var tripped: [String] = []
+            for _ in 0..<100 {
+                tripped = try await server.runtime.database.read { try await $0.auditEvents(before: nil, action: "rate_limit.tripped", limit: 20) }
+                    .map { $0.targetId ?? "" }
+                if tripped.count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(tripped.sorted() == ["restPerStaff", "signInPerAddress", "visitorSessionsPerAddress"])
         }
     }
 

@@ -82,6 +82,9 @@ public enum ServerFrame: Sendable, Equatable {
     case offlineAck(clientId: String, id: OfflineMessageID)
     /// A security alert, to staff who manage security (`security.alert`).
     case securityAlert(SecurityAlertPayload)
+    /// To supervisors who may see the conversation: the guard held a staff reply that asked the
+    /// visitor for a secret (`guard.held`; `secret` is `password`, `pin`, `card_number`, `cvv` or `one_time_code`).
+    case guardHeld(conversationId: ConversationID, agent: Author, secret: String)
     case ok
     case error(code: ErrorCode, message: String, conversationId: ConversationID?)
 
@@ -102,6 +105,7 @@ public enum ServerFrame: Sendable, Equatable {
         case .syncDone: "sync.done"
         case .offlineAck: "offline.ack"
         case .securityAlert: "security.alert"
+        case .guardHeld: "guard.held"
         case .ok: "ok"
         case .error: "error"
         }
@@ -130,7 +134,7 @@ public struct ServerEnvelope: Sendable, Equatable {
 extension ServerEnvelope: Codable {
     enum Keys: String, CodingKey {
         case type, ref, conversationId, author, active, reader, seq, agentId, name, availability, online, departmentId, entries
-        case position, queueLength, expectedWaitSeconds, conversation, lastSeq, clientId, id, t, code, message, alert
+        case position, queueLength, expectedWaitSeconds, conversation, lastSeq, clientId, id, t, code, message, alert, agent, secret
     }
 
     public init(from decoder: any Decoder) throws {
@@ -181,6 +185,10 @@ extension ServerEnvelope: Codable {
         case "offline.ack":
             frame = .offlineAck(clientId: try c.decode(String.self, forKey: .clientId), id: try c.decode(OfflineMessageID.self, forKey: .id))
         case "security.alert": frame = .securityAlert(try c.decode(SecurityAlertPayload.self, forKey: .alert))
+        case "guard.held":
+            frame = .guardHeld(
+                conversationId: try c.decode(ConversationID.self, forKey: .conversationId), agent: try c.decode(Author.self, forKey: .agent),
+                secret: try c.decode(String.self, forKey: .secret))
         case "ok": frame = .ok
         case "error":
             frame = .error(
@@ -232,6 +240,10 @@ extension ServerEnvelope: Codable {
             try c.encode(clientId, forKey: .clientId)
             try c.encode(id, forKey: .id)
         case .securityAlert(let alert): try c.encode(alert, forKey: .alert)
+        case .guardHeld(let conversationId, let agent, let secret):
+            try c.encode(conversationId, forKey: .conversationId)
+            try c.encode(agent, forKey: .agent)
+            try c.encode(secret, forKey: .secret)
         case .ok: break
         case .error(let code, let message, let conversationId):
             try c.encode(code, forKey: .code)

@@ -269,12 +269,16 @@ extension ChatService {
     }
 
     /// Topics a staff socket joins: its own, its session's, all staff, security alerts for those
-    /// who manage security, and the queues it may take from (none without `chat`: an auditor sees
-    /// no conversation).
+    /// who manage security, supervision of their departments for those who monitor, and the
+    /// queues it may take from (none without `chat`: an auditor sees no conversation).
     func staffTopics(for staff: StaffIdentity) -> [Topic] {
         var topics: [Topic] = [.agent(staff.agentID), .staff]
         if let session = staff.sessionHash { topics.append(.session(session)) }
         if staff.allows(.manageSecurity) { topics.append(.securityAlerts) }
+        if staff.allows(.monitor) {
+            topics.append(.supervision(nil))
+            topics += staff.allows(.allDepartments) ? [.allSupervision] : staff.departments.map { .supervision($0) }
+        }
         if !staff.allows(.chat) { return topics }
         topics.append(.queue(nil))
         if staff.allows(.allDepartments) {

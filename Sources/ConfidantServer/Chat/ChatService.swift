@@ -200,6 +200,9 @@ final class ChatService: Sendable {
         }
         guard let (note, conversation) = held else { return }
         await publish(.message(note), of: conversation)
+        // Supervisors who may see the conversation hear at once, watching or not.
+        let alert = FrameCodec.encode(ServerEnvelope(.guardHeld(conversationId: id, agent: staff.author, secret: secret.rawValue)))
+        await hub.publish(.staffOnly(.frame(alert)), to: [.supervision(conversation.departmentID), .allSupervision])
         throw ConfidantError(
             .secretRequested,
             "Held: this reply asks the visitor for a \(kind). We never ask for passwords, PINs, full card numbers, CVVs or one-time codes in chat; rephrase it, or ask a supervisor to allow one such reply."

@@ -21,6 +21,11 @@ enum Topic: Hashable, Sendable {
     case conversation(ConversationID)
     /// Staff who manage security: security alerts.
     case securityAlerts
+    /// Supervisors (`monitor`) of one department (nil: conversations of no department, which
+    /// every supervisor may see).
+    case supervision(DepartmentID?)
+    /// Supervisors of every department.
+    case allSupervision
 }
 
 /// Whose eyes a socket serves; decides which rendering of a frame it gets.

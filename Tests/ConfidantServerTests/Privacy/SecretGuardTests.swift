@@ -51,4 +51,36 @@ struct SecretGuardTests {
             #expect(actions.contains("guard.exception.granted") && actions.contains("guard.overridden"))
         }
     }
+
+    @Test("Supervisors who may see the conversation hear of a hold at once, watching or not; others do not", arguments: TestBackend.allCases)
+    func supervisorsHearOfHolds(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let owner = try await server.owner()
+            let site = try await server.site(by: owner)
+            let billing = try await server.department("Billing", by: owner)
+            let sales = try await server.department("Sales", by: owner)
+            let agent = try await server.agent("Gabor", by: owner, departments: [billing])
+            let ownSupervisor = try await server.agent("Szandra", by: owner, role: .supervisor, departments: [billing])
+            let otherSupervisor = try await server.agent("Sanyi", by: owner, role: .supervisor, departments: [sales])
+            let (agentSocket, _) = try await server.agentSocket(agent)
+            let (ownSocket, _) = try await server.agentSocket(ownSupervisor, available: false)
+            let (otherSocket, _) = try await server.agentSocket(otherSupervisor, available: false)
+            let (ownerSocket, _) = try await server.agentSocket(owner, available: false)
+            let (_, opened) = try await RoutingTests.openConversation(server, site, department: billing)
+            #expect(opened.agent?.id == agent.agentId.rawValue)
+
+            agentSocket.send(
+                .sendMessage(conversationId: opened.id, clientId: "a-1", body: "What is the CVV on the back of your card?", visibility: .public), ref: "ask")
+            #expect(try await agentSocket.next(timeout: .seconds(10), "the refusal") { $0.ref == "ask" }.errorCode == .secretRequested)
+            for socket in [ownSocket, ownerSocket] {
+                guard case .guardHeld(let conversation, let who, let secret) = try await socket.next(type: "guard.held").frame else { continue }
+                #expect(conversation == opened.id && secret == "cvv")
+                #expect(who.id == agent.agentId.rawValue && who.name == "Gabor")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await otherSocket.received { $0.frame.type == "guard.held" }.isEmpty, "another department's supervisor is not told")
+            #expect(try await agentSocket.received { $0.frame.type == "guard.held" }.isEmpty, "agents are not told (they got the refusal)")
+            for socket in [agentSocket, ownSocket, otherSocket, ownerSocket] { socket.close() }
+        }
+    }
 }

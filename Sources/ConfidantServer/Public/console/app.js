@@ -94,7 +94,11 @@ async function enter(session) {
       }
       notify('agents');
     }
-    if (frame.type === 'security.alert') showSecurityAlert(frame.alert, inbox);
+    if (frame.type === 'security.alert') showAlert(`Security alert: ${frame.alert.summary}`, () => show('admin', inbox, 'security'));
+    if (frame.type === 'guard.held') {
+      const secret = frame.secret.replaceAll('_', ' ');
+      showAlert(`Held: ${frame.agent.name}'s reply asked a visitor for a ${secret}.`, () => show('history', inbox, frame.conversationId));
+    }
     inbox.receive(frame);
     if (frame.type === 'queue') notify('queue');
   });
@@ -146,24 +150,26 @@ function buildShell(inbox) {
   document.addEventListener('keydown', (event) => inbox.shortcut(event));
 }
 
-/** A live security alert (staff who manage security only): one line above the page. */
-function showSecurityAlert(alert, inbox) {
-  replace(shell.alert, el('strong', { text: 'Security alert: ' }), alert.summary, ' ',
-    el('button', { class: 'secondary', type: 'button', text: 'Review', onclick: () => { shell.alert.hidden = true; show('admin', inbox, 'security'); } }),
+/** A live alert (security alerts for security managers, guard holds for supervisors): one
+ * line above the page, with the way to review it. */
+function showAlert(text, review) {
+  replace(shell.alert, el('strong', { text }), ' ',
+    el('button', { class: 'secondary', type: 'button', text: 'Review', onclick: () => { shell.alert.hidden = true; review(); } }),
     el('button', { class: 'secondary', type: 'button', text: 'Dismiss', onclick: () => { shell.alert.hidden = true; } }));
   shell.alert.hidden = false;
 }
 
-function show(page, inbox, tab) {
+/** `detail`: the admin tab to open, or the conversation to open in History. */
+function show(page, inbox, detail) {
   store.page = page;
   store.listeners.clear();
   for (const button of shell.nav.children) button.setAttribute('aria-current', button.dataset.page === page ? 'page' : 'false');
   if (page === 'inbox') inbox.mount(shell.main);
   else {
     inbox.unmount();
-    if (page === 'history') renderHistory(shell.main, store);
+    if (page === 'history') renderHistory(shell.main, store, detail);
     if (page === 'team') renderTeam(shell.main, store, inbox);
-    if (page === 'admin') renderAdmin(shell.main, store, tab);
+    if (page === 'admin') renderAdmin(shell.main, store, detail);
     if (page === 'reports') renderReports(shell.main, store);
     if (page === 'audit') renderAudit(shell.main, store);
     if (page === 'account') renderAccount(shell.main, store, store.session);

@@ -24,7 +24,7 @@ function stopWatching(store) {
   watching = null;
 }
 
-export function renderHistory(main, store) {
+export function renderHistory(main, store, conversationId) {
   stopWatching(store);
   if (store.socket && !listening.has(store.socket)) {
     store.socket.addEventListener('frame', onFrame);
@@ -144,4 +144,5 @@ export function renderHistory(main, store) {
       el('button', { class: 'primary', type: 'submit', text: 'Search' })),
     error, results, transcript));
   search();
+  if (conversationId) open(conversationId);
 }

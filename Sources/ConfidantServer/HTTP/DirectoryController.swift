@@ -40,7 +40,7 @@ struct DirectoryController {
             return ListResponse(items: try await database.read { try await $0.sites() }.map(SiteView.init))
         }
         router.post("/sites") { request, context -> EditedResponse<SiteView> in
-            _ = try context.requireStaff(.manageSites)
+            let staff = try context.requireStaff(.manageSites)
             let input = try await request.decodeJSON(SiteInput.self, context: context)
             guard let rawName = input.name else { throw ConfidantError(.invalidRequest, "Missing field 'name'.") }
             let name = try TextRules.singleLine(rawName, field: "name")
@@ -49,6 +49,7 @@ struct DirectoryController {
             let id = SiteID()
             let site = try await database.transaction { store in
                 try await store.insertSite(id: id, widgetKey: "cf_" + Base64URL.random(bytes: 18), name: name, allowedOrigins: origins, settings: settings)
+                try await store.appendAudit(AuditEvent("site.created", by: staff, address: context.remoteAddress, target: ("site", id.rawValue)))
                 return try await store.site(id: id)!
             }
             return EditedResponse(status: .created, response: SiteView(site))
@@ -104,9 +105,12 @@ struct DirectoryController {
             return RotatedSecret(secret: secret, site: SiteView(site))
         }
         router.delete("/sites/:id") { _, context in
-            _ = try context.requireStaff(.manageSites)
+            let staff = try context.requireStaff(.manageSites)
             let id = try context.id("id", as: SiteID.self)
-            guard try await database.transaction({ try await $0.deleteSite(id: id) }) else { throw ConfidantError(.notFound, "No such site.") }
+            try await database.transaction { store in
+                guard try await store.deleteSite(id: id) else { throw ConfidantError(.notFound, "No such site.") }
+                try await store.appendAudit(AuditEvent("site.deleted", by: staff, address: context.remoteAddress, target: ("site", id.rawValue)))
+            }
             return Response(status: .noContent)
         }
 
@@ -115,7 +119,7 @@ struct DirectoryController {
             return ListResponse(items: try await database.read { try await $0.departments() }.map(DepartmentView.init))
         }
         router.post("/departments") { request, context -> EditedResponse<DepartmentView> in
-            _ = try context.requireStaff(.manageDepartments)
+            let staff = try context.requireStaff(.manageDepartments)
             let name = try TextRules.singleLine(try await request.decodeJSON(DepartmentInput.self, context: context).name, field: "name")
             let id = DepartmentID()
             let department = try await database.transaction { store in
@@ -123,12 +127,14 @@ struct DirectoryController {
                     throw ConfidantError(.conflict, "A department with this name exists.")
                 }
                 try await store.insertDepartment(id: id, name: name)
+                try await store.appendAudit(
+                    AuditEvent("department.created", by: staff, address: context.remoteAddress, target: ("department", id.rawValue), details: ["name": name]))
                 return try await store.department(id: id)!
             }
             return EditedResponse(status: .created, response: DepartmentView(department))
         }
         router.patch("/departments/:id") { request, context in
-            _ = try context.requireStaff(.manageDepartments)
+            let staff = try context.requireStaff(.manageDepartments)
             let id = try context.id("id", as: DepartmentID.self)
             let name = try TextRules.singleLine(try await request.decodeJSON(DepartmentInput.self, context: context).name, field: "name")
             return try await database.transaction { store in
@@ -136,13 +142,18 @@ struct DirectoryController {
                     throw ConfidantError(.conflict, "A department with this name exists.")
                 }
                 guard try await store.renameDepartment(id: id, name: name) else { throw ConfidantError(.notFound, "No such department.") }
+                try await store.appendAudit(
+                    AuditEvent("department.renamed", by: staff, address: context.remoteAddress, target: ("department", id.rawValue), details: ["name": name]))
                 return DepartmentView(try await store.department(id: id)!)
             }
         }
         router.delete("/departments/:id") { _, context in
-            _ = try context.requireStaff(.manageDepartments)
+            let staff = try context.requireStaff(.manageDepartments)
             let id = try context.id("id", as: DepartmentID.self)
-            guard try await database.transaction({ try await $0.deleteDepartment(id: id) }) else { throw ConfidantError(.notFound, "No such department.") }
+            try await database.transaction { store in
+                guard try await store.deleteDepartment(id: id) else { throw ConfidantError(.notFound, "No such department.") }
+                try await store.appendAudit(AuditEvent("department.deleted", by: staff, address: context.remoteAddress, target: ("department", id.rawValue)))
+            }
             return Response(status: .noContent)
         }
     }

@@ -48,4 +48,23 @@ struct AuditCoverageTests {
             agentSocket.close()
         }
     }
+
+    @Test("Site and department changes are recorded with who made them")
+    func directoryChanges() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let owner = try await server.owner()
+            let site = try await server.site(by: owner)
+            let department = try await server.department("Billing", by: owner)
+            #expect(try await server.request(.patch, "/v1/departments/\(department)", json: ["name": "Invoices"], as: owner).status == .ok)
+            #expect(try await server.request(.delete, "/v1/departments/\(department)", as: owner).status == .noContent)
+            #expect(try await server.request(.delete, "/v1/sites/\(site.id)", as: owner).status == .noContent)
+            let events = try await server.runtime.database.read { try await $0.auditEvents(before: nil, action: nil, limit: 50) }.map(\.event)
+            for (action, target) in [
+                ("site.created", site.id.rawValue), ("site.deleted", site.id.rawValue), ("department.created", department.rawValue),
+                ("department.renamed", department.rawValue), ("department.deleted", department.rawValue),
+            ] {
+                #expect(events.contains { $0.action == action && $0.targetId == target && $0.actorId == owner.agentId.rawValue }, "\(action)")
+            }
+        }
+    }
 }

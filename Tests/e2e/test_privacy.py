@@ -103,7 +103,7 @@ def test_audit_log_searched_and_exported_as_csv_that_no_spreadsheet_evaluates(se
     console_login(browser, server, {"email": server.owner_email, "password": server.owner_password}, available=False)
     browser.clickable("nav button[data-page=audit]").click()
     box = browser.find("#audit-action")
-    box.send_keys("site.")
+    box.send_keys("site.blocklist.")
     box.send_keys(Keys.ENTER)
     browser.text_appears("#audit-table", "site.blocklist.added")
     browser.clickable("#audit-export").click()

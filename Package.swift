@@ -125,15 +125,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What more than one test target needs (a seeded random generator); not shipped.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "ConfidantCoreTests",
-            dependencies: [.byName(name: "ConfidantCore")],
+            dependencies: [.byName(name: "ConfidantCore"), .byName(name: "TestSupport")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ConfidantServerTests",
             dependencies: [
                 .byName(name: "ConfidantServer"),
+                .byName(name: "TestSupport"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ConfidantCore
@@ -15,7 +16,7 @@ struct RedactorTests {
 
     /// A Luhn-valid number of `length` digits made from `seed` (its last digit is the check digit).
     static func luhnValid(length: Int, seed: UInt64) -> String {
-        var generator = SeededGenerator(state: seed)
+        var generator = SeededGenerator(seed: seed)
         var digits = [Int.random(in: 1...9, using: &generator)] + (0..<(length - 2)).map { _ in Int.random(in: 0...9, using: &generator) }
         let check = (0...9).first { Redactor.luhn(digits + [$0]) }!
         digits.append(check)
@@ -136,18 +137,5 @@ struct RedactorTests {
         let mark = marks[0]
         let masked = String(decoding: utf16[mark.start..<mark.start + mark.length], as: UTF16.self)
         #expect(masked == "4111 11•• •••• 1111")
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so the corpus is the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -108,6 +109,16 @@ class Browser:
     def collect_log(self) -> list[dict]:
         self.log.extend(self.driver.get_log("browser"))
         return self.log
+
+    def downloaded(self, pattern: str, timeout: float = 15) -> Path:
+        """The first file in the download folder matching `pattern`, once the download is complete."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            files = sorted(self.downloads.glob(pattern))
+            if files:
+                return files[0]
+            time.sleep(0.1)
+        raise AssertionError(f"nothing matching {pattern} was downloaded within {timeout} s")
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)

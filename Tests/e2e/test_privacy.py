@@ -107,12 +107,7 @@ def test_audit_log_searched_and_exported_as_csv_that_no_spreadsheet_evaluates(se
     box.send_keys(Keys.ENTER)
     browser.text_appears("#audit-table", "site.blocklist.added")
     browser.clickable("#audit-export").click()
-    deadline = time.time() + 15
-    while time.time() < deadline and not list(browser.downloads.glob("*.csv")):
-        time.sleep(0.2)
-    files = list(browser.downloads.glob("*.csv"))
-    assert files, "the CSV was downloaded"
-    rows = list(csv.reader(io.StringIO(files[0].read_text(encoding="utf-8"))))
+    rows = list(csv.reader(io.StringIO(browser.downloaded("*.csv").read_text(encoding="utf-8"))))
     assert rows[0][:4] == ["at_utc", "actor_kind", "actor_id", "action"]
     assert {row[3] for row in rows[1:]} == {"site.blocklist.added"}, rows
     details = rows[1][8]
@@ -220,12 +215,7 @@ def test_an_admin_exports_and_erases_a_visitor_from_history(server, owner, host,
     admin.clickable("tr.clickable").click()
     admin.text_appears(".transcript", "erase-canary-7731")
     admin.clickable("#export-visitor").click()
-    deadline = time.time() + 15
-    while time.time() < deadline and not list(admin.downloads.glob("visitor-*.json")):
-        time.sleep(0.2)
-    exported = list(admin.downloads.glob("visitor-*.json"))
-    assert exported, "the export was downloaded"
-    document = json.loads(exported[0].read_text(encoding="utf-8"))
+    document = json.loads(admin.downloaded("visitor-*.json").read_text(encoding="utf-8"))
     assert document["format"] == "confidant.visitor-export.v1"
     assert "erase-canary-7731" in json.dumps(document)
 

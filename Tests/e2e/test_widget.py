@@ -56,13 +56,7 @@ def test_rating_and_transcript_download(server, owner, host, browsers):
     agent.text_appears(".messages", "Rated 5/5")
 
     visitor.clickable(".end button.secondary").click()
-    deadline = time.time() + 10
-    files = []
-    while time.time() < deadline and not files:
-        files = [path for path in visitor.downloads.glob("*.txt")]
-        time.sleep(0.1)
-    assert files, "the transcript was downloaded"
-    text = files[0].read_text()
+    text = visitor.downloaded("*.txt").read_text()
     assert "Can I change my delivery address?" in text
     assert "Gil Marsh: Yes, I have updated it." in text
 

@@ -316,14 +316,4 @@ public struct ConsentRecord: Codable, Sendable, Equatable {
     /// Unix milliseconds.
     public var givenAt: Int64
     public var withdrawnAt: Int64?
-
-    /// Creates a record.
-    public init(version: String, text: String?, language: String?, privacyPolicyUrl: String?, givenAt: Int64, withdrawnAt: Int64? = nil) {
-        self.version = version
-        self.text = text
-        self.language = language
-        self.privacyPolicyUrl = privacyPolicyUrl
-        self.givenAt = givenAt
-        self.withdrawnAt = withdrawnAt
-    }
 }

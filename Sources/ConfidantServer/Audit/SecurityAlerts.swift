@@ -26,17 +26,27 @@ struct AlertRules: Sendable {
 
     /// Actions that export data in bulk: each raises an alert, whoever did it.
     static let exportActions: Set<String> = ["audit.exported", "visitor.exported"]
+    static let transcriptAction = "transcript.opened"
 
-    /// The alert `entry` sets off, if any: its kind and one sentence saying what happened.
-    func alert(for entry: ChainedAuditRecord, actorName: String?, in store: Store) async throws -> (kind: String, summary: String)? {
+    /// What a rule found in one entry.
+    struct Finding: Sendable {
+        /// `insider.export` or `insider.transcripts`.
+        let kind: String
+        /// For `insider.transcripts`: how many the actor opened within the window.
+        let transcripts: Int?
+    }
+
+    /// Whether any rule looks at `record`; the others are passed over without a query.
+    func watches(_ record: AuditRecord) -> Bool {
+        record.outcome == AuditEvent.Outcome.success.rawValue
+            && (record.action == Self.transcriptAction || Self.exportActions.contains(record.action))
+    }
+
+    /// What the rules find in a watched `entry`, read only.
+    func finding(for entry: ChainedAuditRecord, in store: Store) async throws -> Finding? {
         let record = entry.record
-        guard record.outcome == AuditEvent.Outcome.success.rawValue else { return nil }
-        let who = actorName ?? record.actorId.map { "\(record.actorKind) \($0)" } ?? record.actorKind
-        if Self.exportActions.contains(record.action) {
-            let what = record.action == "audit.exported" ? "the audit log" : "everything held about visitor \(record.targetId ?? "?")"
-            return ("insider.export", "\(who) exported \(what).")
-        }
-        guard record.action == "transcript.opened", let actor = record.actorId else { return nil }
+        if Self.exportActions.contains(record.action) { return Finding(kind: "insider.export", transcripts: nil) }
+        guard record.action == Self.transcriptAction, let actor = record.actorId else { return nil }
         struct Count: Decodable { let n: Int }
         let count =
             try await store.first(
@@ -45,9 +55,16 @@ struct AlertRules: Sendable {
                 AND outcome = \(bind: record.outcome) AND at > \(bind: record.at - transcriptWindow) AND seq <= \(bind: entry.seq)
                 """, as: Count.self)?.n ?? 0
         // Exactly at the crossing: one alert per burst, not one per transcript after it.
-        guard count == transcriptThreshold + 1 else { return nil }
-        let minutes = transcriptWindow / 60_000
-        return ("insider.transcripts", "\(who) opened \(count) transcripts within \(minutes) minutes (more than \(transcriptThreshold)).")
+        return count == transcriptThreshold + 1 ? Finding(kind: "insider.transcripts", transcripts: count) : nil
+    }
+
+    /// One sentence saying what `finding` in `record` means, naming the actor as `who`.
+    func summary(of finding: Finding, in record: AuditRecord, who: String) -> String {
+        if let count = finding.transcripts {
+            return "\(who) opened \(count) transcripts within \(transcriptWindow / 60_000) minutes (more than \(transcriptThreshold))."
+        }
+        let what = record.action == "audit.exported" ? "the audit log" : "everything held about visitor \(record.targetId ?? "?")"
+        return "\(who) exported \(what)."
     }
 }
 
@@ -87,8 +104,10 @@ struct SecurityAlertMonitor: Service {
             let page = try await database.read {
                 try await $0.all("SELECT * FROM audit_events WHERE seq > \(bind: cursor) ORDER BY seq LIMIT 500", as: ChainedAuditRecord.self)
             }
-            for entry in page where !entry.record.action.hasPrefix("alert.") {
-                if let alert = try await raise(for: entry) { raised.append(alert) }
+            // Only entries a rule watches cost a query, and only a finding a write.
+            for entry in page where rules.watches(entry.record) {
+                guard let finding = try await database.read({ try await rules.finding(for: entry, in: $0) }) else { continue }
+                if let alert = try await raise(finding, for: entry) { raised.append(alert) }
             }
             guard let last = page.last?.seq else { break }
             cursor = last
@@ -102,35 +121,34 @@ struct SecurityAlertMonitor: Service {
         return raised
     }
 
-    /// Where reading resumes. The first time (a new install, or an upgrade), the entries of the
-    /// last transcript window are read, so that alerts neither miss what happened just before the
-    /// start nor fire for old history.
+    /// Where reading resumes. The first time (a new install, or an upgrade), reading starts after
+    /// the newest entry older than the transcript window, so that alerts neither miss what
+    /// happened just before the start nor fire for old history.
     private func startingPoint() async throws -> Int64 {
         try await database.read { store in
             if let saved = try await store.securitySetting(Self.cursorKey).flatMap(Int64.init) { return saved }
             let since = nowMillis() - rules.transcriptWindow
-            let first = try await store.scalar("SELECT MIN(seq) AS s FROM audit_events WHERE at >= \(bind: since)", column: "s", as: Int64?.self) ?? nil
-            let last = try await AuditChain.last(in: store)?.seq ?? 0
-            return first.map { $0 - 1 } ?? last
+            let before = try await store.scalar("SELECT MAX(seq) AS s FROM audit_events WHERE at < \(bind: since)", column: "s", as: Int64?.self)
+            return (before ?? nil) ?? 0
         }
     }
 
-    /// Stores and audits the alert `entry` sets off, if any and if not raised already.
-    private func raise(for entry: ChainedAuditRecord) async throws -> SecurityAlertPayload? {
+    /// Stores and audits the alert of `finding` in `entry`, unless it was raised already.
+    private func raise(_ finding: AlertRules.Finding, for entry: ChainedAuditRecord) async throws -> SecurityAlertPayload? {
         try await database.transaction { store in
             let record = entry.record
-            let agentID = record.actorKind == AuditEvent.ActorKind.apiToken.rawValue ? entry.record.event.details["agentId"] : record.actorId
+            let agentID = record.actorKind == AuditEvent.ActorKind.apiToken.rawValue ? record.event.details["agentId"] : record.actorId
             var name: String?
             if let agent = agentID.flatMap(AgentID.init) { name = try await store.agent(id: agent)?.displayName }
-            guard let (kind, summary) = try await rules.alert(for: entry, actorName: name, in: store) else { return nil }
+            let who = name ?? record.actorId.map { "\(record.actorKind) \($0)" } ?? record.actorKind
             let alert = SecurityAlertPayload(
-                id: record.id, kind: kind, raisedAt: nowMillis(), actorKind: record.actorKind, actorId: record.actorId, actorName: name, summary: summary,
-                auditSeq: entry.seq)
+                id: record.id, kind: finding.kind, raisedAt: nowMillis(), actorKind: record.actorKind, actorId: record.actorId, actorName: name,
+                summary: rules.summary(of: finding, in: record, who: who), auditSeq: entry.seq)
             guard try await store.insertSecurityAlert(alert) else { return nil }
             try await store.appendAudit(
                 AuditEvent(
                     actorKind: .system, actorId: nil, action: "alert.raised", targetKind: "alert", targetId: alert.id,
-                    details: ["kind": kind, "actor": record.actorId ?? record.actorKind]))
+                    details: ["kind": finding.kind, "actor": record.actorId ?? record.actorKind]))
             return alert
         }
     }

@@ -273,9 +273,10 @@ public struct ConfidantConfiguration: Sendable {
             ("http.trustedProxies", trustedProxies.isEmpty ? "none" : trustedProxies.joined(separator: ",")),
             ("tls", servesTLS ? "on (\(tlsCertificateFile!))\(tlsRedirectPort.map { ", http://…:\($0) redirects" } ?? "")" : "off"),
             ("metrics", metricsPort.map { "http://\(metricsHost):\($0)/metrics" } ?? "off"),
+            // The webhook's origin only: its path and query often carry a secret of their own.
             (
                 "alerts",
-                "more than \(alertTranscriptThreshold) transcripts in \(alertTranscriptWindow.components.seconds / 60) min; webhook \(alertWebhookURL ?? "off")"
+                "more than \(alertTranscriptThreshold) transcripts in \(alertTranscriptWindow.components.seconds / 60) min; webhook \(alertWebhookURL.map { Self.origin(of: $0) ?? "<redacted>" } ?? "off")"
             ),
             ("node.id", nodeID), ("log.level", logLevel.rawValue),
         ]

@@ -119,6 +119,61 @@ struct SecurityAlertTests {
         }
     }
 
+    @Test("A webhook that never answers is tried 12 times, 5 s apart and doubling up to an hour, then left alone")
+    func webhookGivesUp() async throws {
+        #expect((1...12).map(AlertWebhook.backoff(afterAttempt:)) == [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600].map { $0 * 1000 })
+        // The service's own scan waits an hour: this test drives the webhook by hand.
+        try await TestServer.run(.sqlite, configure: { $0.alertCheckInterval = .seconds(3600) }) { server in
+            let database = server.runtime.database
+            let alert = SecurityAlertPayload(
+                id: UUID().uuidString.lowercased(), kind: "insider.export", raisedAt: nowMillis(), actorKind: "cli", actorId: nil, actorName: nil,
+                summary: "cli exported the audit log.", auditSeq: 1)
+            #expect(try await database.transaction { try await $0.insertSecurityAlert(alert) })
+            // Port 1 on loopback refuses every connection.
+            var webhook = AlertWebhook(url: "http://127.0.0.1:1/hook", secret: SymmetricKey(size: .bits256), logger: TestServer.logger)
+            // The client keeps retrying a refused connection until the deadline: keep it short.
+            webhook.timeout = .milliseconds(300)
+            struct State: Decodable {
+                let webhookAttempts: Int
+                let webhookNextAt: Int64?
+                let webhookDeliveredAt: Int64?
+            }
+            func state() async throws -> State {
+                try await database.read { try await $0.first("SELECT * FROM security_alerts", as: State.self)! }
+            }
+            for attempt in 1...13 {
+                let before = nowMillis()
+                try await webhook.deliverDue(database)
+                let now = try await state()
+                #expect(now.webhookAttempts == min(attempt, AlertWebhook.maxAttempts) && now.webhookDeliveredAt == nil)
+                if attempt <= AlertWebhook.maxAttempts {
+                    #expect((now.webhookNextAt ?? 0) >= before + AlertWebhook.backoff(afterAttempt: attempt), "retried no sooner than the backoff")
+                }
+                // Bring the retry forward instead of waiting for it.
+                try await database.transaction { try await $0.run("UPDATE security_alerts SET webhook_next_at = 0") }
+            }
+        }
+    }
+
+    @Test("A first start reads only the last window of the audit log: an old export raises nothing, a new one does")
+    func firstStartSkipsHistory() async throws {
+        try await TestServer.run(.sqlite, configure: { $0.alertCheckInterval = .seconds(3600) }) { server in
+            let database = server.runtime.database
+            let audit = AuditLog(database: database, logger: TestServer.logger)
+            await audit.record(AuditEvent(at: nowMillis() - 3_600_000, actorKind: .cli, action: "audit.exported"))
+            let monitor = SecurityAlertMonitor(
+                database: database, hub: Hub(), rules: AlertRules(transcriptThreshold: 3, transcriptWindow: 600_000), webhook: nil,
+                interval: .seconds(3600), logger: TestServer.logger)
+            let first = try await monitor.scan()
+            #expect(first.isEmpty, "history from before the first start")
+            await audit.record(AuditEvent(actorKind: .cli, action: "audit.exported"))
+            let second = try await monitor.scan()
+            #expect(second.map(\.kind) == ["insider.export"])
+            let third = try await monitor.scan()
+            #expect(third.isEmpty, "read once")
+        }
+    }
+
     private func waitUntil(_ condition: @Sendable () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(15)
         while try await !condition() {

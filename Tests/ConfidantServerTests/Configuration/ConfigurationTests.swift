@@ -67,6 +67,9 @@ struct ConfigurationTests {
                 "CONFIDANT_VISITOR_TOKEN_LIFETIME_DAYS": "7", "CONFIDANT_REALTIME_HEARTBEAT_SECONDS": "20",
                 "CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "60", "CONFIDANT_REALTIME_HELLO_TIMEOUT_SECONDS": "5",
                 "CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "256", "CONFIDANT_LOG_LEVEL": "warning", "CONFIDANT_NODE_ID": "node-a",
+                "CONFIDANT_ALERTS_TRANSCRIPT_THRESHOLD": "12", "CONFIDANT_ALERTS_TRANSCRIPT_WINDOW_MINUTES": "30",
+                "CONFIDANT_ALERTS_CHECK_INTERVAL_SECONDS": "7", "CONFIDANT_ALERTS_WEBHOOK_URL": "https://siem.example/confidant",
+                "CONFIDANT_ALERTS_WEBHOOK_SECRET": String(repeating: "s", count: 32),
             ])
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 9090)
@@ -94,6 +97,9 @@ struct ConfigurationTests {
         #expect(configuration.sendQueueLimit == 256)
         #expect(configuration.logLevel == .warning)
         #expect(configuration.nodeID == "node-a")
+        #expect(configuration.alertTranscriptThreshold == 12 && configuration.alertTranscriptWindow == .seconds(30 * 60))
+        #expect(configuration.alertCheckInterval == .seconds(7) && configuration.alertWebhookURL == "https://siem.example/confidant")
+        #expect(configuration.alertWebhookSecret?.count == 32)
     }
 
     @Test("The config file can be named by CONFIDANT_CONFIG_FILE; a missing one is an error")
@@ -120,6 +126,10 @@ struct ConfigurationTests {
             ["CONFIDANT_HTTP_PUBLIC_URL": "ftp://files.example"],
             ["CONFIDANT_REALTIME_PRESENCE_TTL_SECONDS": "5"],
             ["CONFIDANT_REALTIME_SEND_QUEUE_LIMIT": "1"],
+            // Webhooks: https only (plain http to loopback only), and never without a long secret.
+            ["CONFIDANT_ALERTS_WEBHOOK_URL": "http://siem.example/confidant"],
+            ["CONFIDANT_ALERTS_WEBHOOK_URL": "https://siem.example/confidant"],
+            ["CONFIDANT_ALERTS_TRANSCRIPT_THRESHOLD": "0"],
         ])
     func invalidValues(_ environment: [String: String]) async throws {
         let error = await #expect(throws: ConfigurationError.self) { _ = try await ConfidantConfiguration.load(flags: [:], environment: environment) }
@@ -132,12 +142,17 @@ struct ConfigurationTests {
     func secretsRedacted() async throws {
         let configuration = try await ConfidantConfiguration.load(
             flags: ["database.url": .string("postgres://confidant:Sup3rSecret@db.internal:5432/confidant")],
-            environment: ["CONFIDANT_KEYS_MASTER_KEY": Data(repeating: 7, count: 32).base64EncodedString()]
+            environment: [
+                "CONFIDANT_KEYS_MASTER_KEY": Data(repeating: 7, count: 32).base64EncodedString(),
+                "CONFIDANT_ALERTS_WEBHOOK_URL": "https://hooks.example/services/T0K3N-in-path",
+                "CONFIDANT_ALERTS_WEBHOOK_SECRET": "hmac-Sup3rSecret-of-32-characters!",
+            ]
         )
         let printed = configuration.redactedSummary.map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
         #expect(!printed.contains("Sup3rSecret"))
         #expect(!printed.contains(Data(repeating: 7, count: 32).base64EncodedString()))
         #expect(printed.contains("db.internal"))
+        #expect(!printed.contains("hmac-Sup3rSecret") && !printed.contains("T0K3N") && printed.contains("https://hooks.example"))
         #expect(configuration.databaseURL?.contains("Sup3rSecret") == true)
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ConfidantCore
@@ -17,25 +18,13 @@ import Testing
 /// records the last long run.
 @Suite("Fuzzing the parsers of untrusted input")
 struct FuzzTests {
-    /// SplitMix64: small, fast and reproducible from its seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let snippets: [[UInt8]] = [
         "\"", "\\", "{", "}", "[", "]", ":", ",", "null", "true", "1e309", "-0", "99999999999999999999999", "\u{0000}", "\u{FFFF}", "\u{1F600}",
         "\\u0000", "\\ud800", "../", "/", "%00", "<script>", "'; DROP TABLE messages; --", "\"type\":\"hello\"", "\"ref\":", String(repeating: "a", count: 300),
         "::", "/129", "255.255.255.256", "0x7f", "1/0s", "v1.", ".", "=", "\u{202E}",
     ].map { Array($0.utf8) }
 
-    static func mutate(_ input: [UInt8], corpus: [[UInt8]], using random: inout Generator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], corpus: [[UInt8]], using random: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &random) {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &random)
@@ -72,7 +61,7 @@ struct FuzzTests {
     func fuzz() throws {
         let environment = ProcessInfo.processInfo.environment
         let inputs = environment["CONFIDANT_FUZZ_INPUTS"].flatMap(Int.init) ?? 20_000
-        var random = Generator(state: environment["CONFIDANT_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_261_122)
+        var random = SeededGenerator(seed: environment["CONFIDANT_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_261_122)
 
         let masterKey = try MasterKey(bytes: Array(repeating: 7, count: 32))
         let identities = VisitorIdentityTokens(masterKey: masterKey)

@@ -61,7 +61,9 @@ class Browser:
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--lang={language}",
-                         "--autoplay-policy=no-user-gesture-required"]:
+                         "--autoplay-policy=no-user-gesture-required",
+                         # A smoothly scrolling page moves a button while WebDriver clicks it ("click intercepted").
+                         "--force-prefers-reduced-motion"]:
             options.add_argument(argument)
         options.add_experimental_option("prefs", {
             "intl.accept_languages": language, "download.default_directory": str(self.downloads), "download.prompt_for_download": False,

@@ -79,7 +79,7 @@ export function renderHistory(main, store, conversationId) {
         messages,
         watchable ? el('button', { class: 'secondary', type: 'button', id: 'watch-live', text: 'Watch live', onclick: (event) => watch(data, messages, event.target) }) : null,
         can('managePersonalData') ? personalDataActions(data.conversation.visitorId) : null);
-      transcript.scrollIntoView({ behavior: 'smooth' });
+      transcript.scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
     } catch (failure) {
       error.textContent = failure.message;
     }

@@ -9,9 +9,13 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
     /// Roles whose members must enroll in 2FA before they reach anything else.
     var requireTwoFactor: [StaffRole] = []
     /// Networks every staff member must connect from (empty: anywhere).
-    var staffNetworks: [String] = []
+    var staffNetworks: [String] = [] {
+        didSet { staffRanges = Self.ranges(staffNetworks) }
+    }
     /// Further networks per role: a member of a listed role must also connect from one of them.
-    var roleNetworks: [StaffRole: [String]] = [:]
+    var roleNetworks: [StaffRole: [String]] = [:] {
+        didSet { roleRanges = roleNetworks.mapValues(Self.ranges) }
+    }
     /// Roles whose members see visitors' names and e-mail addresses masked: they lose
     /// `seePersonalData`. Owners and admins, who export and erase personal data, cannot be listed.
     var maskPersonalData: [StaffRole] = []
@@ -32,12 +36,12 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
 
     /// Whether the console and the staff sign-in may be reached from `address` at all.
     func allowsAnyStaff(from address: String) -> Bool {
-        Self.matches(staffNetworks, address)
+        Self.matches(staffRanges, address)
     }
 
     /// Whether a member of `role` may act from `address`.
     func allows(_ role: StaffRole, from address: String) -> Bool {
-        Self.matches(staffNetworks, address) && Self.matches(roleNetworks[role] ?? [], address)
+        Self.matches(staffRanges, address) && Self.matches(roleRanges[role] ?? [], address)
     }
 
     /// What a member of `role` may do under this policy: the role's permissions, without
@@ -50,8 +54,16 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
     /// Whether `role` must have 2FA.
     func requiresTwoFactor(_ role: StaffRole) -> Bool { requireTwoFactor.contains(role) }
 
-    private static func matches(_ list: [String], _ address: String) -> Bool {
-        list.isEmpty || list.contains { NetworkRange($0)?.contains(address) == true }
+    // The lists parsed once, when set or decoded, not on every request they guard. An entry
+    // that does not parse (a policy stored before validation) matches nothing.
+    private var staffRanges: [NetworkRange] = []
+    private var roleRanges: [StaffRole: [NetworkRange]] = [:]
+
+    private static func ranges(_ list: [String]) -> [NetworkRange] { list.compactMap(NetworkRange.init) }
+
+    /// Whether `address` is in one of `ranges`; an empty list allows every address.
+    private static func matches(_ ranges: [NetworkRange], _ address: String) -> Bool {
+        ranges.isEmpty || ranges.contains { $0.contains(address) }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -65,12 +77,12 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
         self.staffNetworks = staffNetworks
         self.roleNetworks = roleNetworks
         self.maskPersonalData = maskPersonalData
+        staffRanges = Self.ranges(staffNetworks)
+        roleRanges = roleNetworks.mapValues(Self.ranges)
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        requireTwoFactor = try container.decodeIfPresent([StaffRole].self, forKey: .requireTwoFactor) ?? []
-        staffNetworks = try container.decodeIfPresent([String].self, forKey: .staffNetworks) ?? []
         let byName = try container.decodeIfPresent([String: [String]].self, forKey: .roleNetworks) ?? [:]
         var byRole: [StaffRole: [String]] = [:]
         for (name, list) in byName {
@@ -79,8 +91,10 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
             }
             byRole[role] = list
         }
-        roleNetworks = byRole
-        maskPersonalData = try container.decodeIfPresent([StaffRole].self, forKey: .maskPersonalData) ?? []
+        self.init(
+            requireTwoFactor: try container.decodeIfPresent([StaffRole].self, forKey: .requireTwoFactor) ?? [],
+            staffNetworks: try container.decodeIfPresent([String].self, forKey: .staffNetworks) ?? [], roleNetworks: byRole,
+            maskPersonalData: try container.decodeIfPresent([StaffRole].self, forKey: .maskPersonalData) ?? [])
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -63,6 +63,9 @@ public enum LimitRule: String, Sendable, CaseIterable {
     case restPerApiToken
     /// REST requests per client address without a staff identity (sign-in, widget, visitor sessions).
     case restPerAddress
+    /// Frames of any kind per socket, on top of the rule for their kind: reads, syncs, closes
+    /// and the rest cost a database round trip each.
+    case framesPerSocket
 
     /// The default rate: generous for people, tight for scripts.
     public var defaultRate: Rate {
@@ -75,6 +78,7 @@ public enum LimitRule: String, Sendable, CaseIterable {
         case .messagesPerVisitor: Rate(30, per: .seconds(60))
         case .messagesPerAgent: Rate(120, per: .seconds(60))
         case .typingPerSocket: Rate(300, per: .seconds(60))
+        case .framesPerSocket: Rate(600, per: .seconds(60))
         case .restPerStaff: Rate(600, per: .seconds(60))
         case .restPerApiToken: Rate(300, per: .seconds(60))
         case .restPerAddress: Rate(300, per: .seconds(60))

@@ -213,24 +213,24 @@ struct SocketSession: Sendable {
     // MARK: Limits
 
     /// The rate limits a frame counts against; the error to answer with when one is exhausted.
-    /// Frames that cost nothing to serve (ping, read, sync of one's own) are not limited here:
-    /// the transport's inbound queue bounds them.
+    /// Every frame counts against its socket's budget, so that no kind of frame (a read marker
+    /// is a database write) can be flooded; the kinds people send in bursts have their own rules.
     private func limit(_ frame: ClientFrame, from principal: Principal, socket: SocketState) -> ConfidantError? {
-        var rules: [(LimitRule, String)] = []
+        var rules: [(LimitRule, String)] = [(.framesPerSocket, String(socket.connection.id))]
         switch (frame, principal) {
         case (.openConversation, .visitor(let visitor)):
-            rules = [
+            rules += [
                 (.conversationsPerVisitor, visitor.visitorID.rawValue), (.conversationsPerAddress, socket.endpoint.address),
                 (.conversationsPerSite, visitor.siteID.rawValue),
             ]
         case (.sendMessage, .visitor(let visitor)), (.leaveOfflineMessage, .visitor(let visitor)):
-            rules = [(.messagesPerVisitor, visitor.visitorID.rawValue)]
+            rules.append((.messagesPerVisitor, visitor.visitorID.rawValue))
         case (.sendMessage, .staff(let staff)):
-            rules = [(.messagesPerAgent, staff.agentID.rawValue)]
+            rules.append((.messagesPerAgent, staff.agentID.rawValue))
         case (.typing, _):
-            rules = [(.typingPerSocket, String(socket.connection.id))]
+            rules.append((.typingPerSocket, String(socket.connection.id)))
         default:
-            return nil
+            break
         }
         for (rule, subject) in rules {
             if let wait = limiter.take(rule, subject) {

@@ -117,7 +117,9 @@ struct DeliveryTests {
     func catchUpRacesLiveTraffic(_ backend: TestBackend) async throws {
         // A burst of 70 messages from one visitor is what this test needs and what the default
         // message limit (30 a minute) refuses: raise it here.
-        try await TestServer.run(backend, configure: { $0.rateLimits[.messagesPerVisitor] = Rate(1000, per: .seconds(1)) }) { server in
+        try await TestServer.run(
+            backend, configure: { $0.rateLimits = [.messagesPerVisitor: Rate(1000, per: .seconds(1)), .framesPerSocket: Rate(1000, per: .seconds(1))] }
+        ) { server in
             let pair = try await Self.pair(server)
             for index in 1...30 {
                 pair.guest.send(.sendMessage(conversationId: pair.conversation, clientId: "early-\(index)", body: "early \(index)", visibility: .public))

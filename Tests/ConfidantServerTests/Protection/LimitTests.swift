@@ -135,6 +135,32 @@ struct LimitTests {
         }
     }
 
+    @Test("Every kind of frame counts against its socket: a flood of read markers is refused, then disconnected (1008); the visitor's other socket goes on")
+    func frameFlood() async throws {
+        try await TestServer.run(.sqlite, configure: { $0.rateLimits = [.framesPerSocket: Rate(10, per: .seconds(3600))] }) { server in
+            let owner = try await server.owner()
+            let site = try await server.site(by: owner)
+            let (agentSocket, _) = try await server.agentSocket(try await server.agent("Rita", by: owner))
+            let visitor = try await server.visitor(of: site)
+            let (flooder, _) = try await server.visitorSocket(visitor)
+            flooder.send(.openConversation(departmentId: nil, name: nil, email: nil, pageUrl: nil), ref: "open")
+            let opened = try await flooder.next { $0.ref == "open" }
+            let conversation = try #require(opened.opened, "\(opened.frame)")
+            // The conversation opened with the first of the ten frames; nine read markers follow,
+            // then 20 refusals close the socket.
+            for index in 0..<40 { flooder.send(.read(conversationId: conversation.id, seq: 0), ref: "r\(index)") }
+            #expect(try await flooder.closeCode() == 1008)
+            let replies = try await flooder.received { $0.ref?.hasPrefix("r") == true }
+            #expect(replies.filter { $0.errorCode == nil }.count == 9, "the burst the rate allows")
+            #expect(replies.filter { $0.errorCode == .rateLimited }.count == SocketSession.strikesBeforeClose)
+
+            let (other, _) = try await server.visitorSocket(visitor)
+            other.send(.sendMessage(conversationId: conversation.id, clientId: "m1", body: "Hello again", visibility: .public), ref: "m1")
+            #expect(try await other.next { $0.ref == "m1" }.ack != nil, "each socket has its own budget")
+            #expect(try await agentSocket.next(timeout: .seconds(10), "the message") { $0.message?.body == "Hello again" }.message != nil)
+        }
+    }
+
     @Test("Connection caps: per address at the handshake (429), per visitor at hello (1008); a closed socket frees its place")
     func caps() async throws {
         try await TestServer.run(

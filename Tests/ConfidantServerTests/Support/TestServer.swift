@@ -73,7 +73,7 @@ struct TestServer: Sendable {
         configuration.port = 0
         configuration.bcryptCost = 10
         // The test client connects before the test's first request, which may wait behind other
-        // tests' bcrypt work on the shared thread pool: the head deadline must not cut it off.
+        // tests' bcrypt work: the head deadline must not cut it off.
         configuration.httpHeaderTimeout = .seconds(300)
         // The test WebSocket client sends `Origin: http://127.0.0.1`: staff pages live there.
         configuration.publicURL = "http://127.0.0.1"

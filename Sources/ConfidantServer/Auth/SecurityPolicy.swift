@@ -10,11 +10,11 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
     var requireTwoFactor: [StaffRole] = []
     /// Networks every staff member must connect from (empty: anywhere).
     var staffNetworks: [String] = [] {
-        didSet { staffRanges = Self.ranges(staffNetworks) }
+        didSet { parseNetworks() }
     }
     /// Further networks per role: a member of a listed role must also connect from one of them.
     var roleNetworks: [StaffRole: [String]] = [:] {
-        didSet { roleRanges = roleNetworks.mapValues(Self.ranges) }
+        didSet { parseNetworks() }
     }
     /// Roles whose members see visitors' names and e-mail addresses masked: they lose
     /// `seePersonalData`. Owners and admins, who export and erase personal data, cannot be listed.
@@ -59,7 +59,10 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
     private var staffRanges: [NetworkRange] = []
     private var roleRanges: [StaffRole: [NetworkRange]] = [:]
 
-    private static func ranges(_ list: [String]) -> [NetworkRange] { list.compactMap(NetworkRange.init) }
+    private mutating func parseNetworks() {
+        staffRanges = staffNetworks.compactMap(NetworkRange.init)
+        roleRanges = roleNetworks.mapValues { $0.compactMap(NetworkRange.init) }
+    }
 
     /// Whether `address` is in one of `ranges`; an empty list allows every address.
     private static func matches(_ ranges: [NetworkRange], _ address: String) -> Bool {
@@ -77,8 +80,7 @@ struct SecurityPolicy: Codable, Sendable, Equatable {
         self.staffNetworks = staffNetworks
         self.roleNetworks = roleNetworks
         self.maskPersonalData = maskPersonalData
-        staffRanges = Self.ranges(staffNetworks)
-        roleRanges = roleNetworks.mapValues(Self.ranges)
+        parseNetworks()  // property observers do not run in an initializer
     }
 
     init(from decoder: any Decoder) throws {

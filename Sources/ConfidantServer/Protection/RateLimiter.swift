@@ -63,8 +63,8 @@ public enum LimitRule: String, Sendable, CaseIterable {
     case restPerApiToken
     /// REST requests per client address without a staff identity (sign-in, widget, visitor sessions).
     case restPerAddress
-    /// Frames of any kind per socket, on top of the rule for their kind: reads, syncs, closes
-    /// and the rest cost a database round trip each.
+    /// Frames of any kind per socket, on top of the rule for their kind: most frames cost a
+    /// database round trip (a read marker is a write).
     case framesPerSocket
 
     /// The default rate: generous for people, tight for scripts.

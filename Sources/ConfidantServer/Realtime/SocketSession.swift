@@ -216,7 +216,8 @@ struct SocketSession: Sendable {
     /// Every frame counts against its socket's budget, so that no kind of frame (a read marker
     /// is a database write) can be flooded; the kinds people send in bursts have their own rules.
     private func limit(_ frame: ClientFrame, from principal: Principal, socket: SocketState) -> ConfidantError? {
-        var rules: [(LimitRule, String)] = [(.framesPerSocket, String(socket.connection.id))]
+        let socketKey = String(socket.connection.id)
+        var rules: [(LimitRule, String)] = [(.framesPerSocket, socketKey)]
         switch (frame, principal) {
         case (.openConversation, .visitor(let visitor)):
             rules += [
@@ -228,7 +229,7 @@ struct SocketSession: Sendable {
         case (.sendMessage, .staff(let staff)):
             rules.append((.messagesPerAgent, staff.agentID.rawValue))
         case (.typing, _):
-            rules.append((.typingPerSocket, String(socket.connection.id)))
+            rules.append((.typingPerSocket, socketKey))
         default:
             break
         }

@@ -11,11 +11,7 @@ struct KillTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var arguments = ["--data-dir", directory]
         if let url = try await backend.freshDatabaseURL() { arguments += ["--database-url", url] }
-        // The stream is far faster than a person types: lift the per-visitor message limit.
-        let environment = [
-            "CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1", "CONFIDANT_LIMITS_MESSAGES_PER_VISITOR": "100000/1s",
-            "CONFIDANT_LIMITS_FRAMES_PER_SOCKET": "100000/1s",
-        ]
+        let environment = ServerProcess.streamingEnvironment
 
         let password = "kill-test-password"
         let created = try ServerProcess.command(

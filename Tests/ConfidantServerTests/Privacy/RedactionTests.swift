@@ -17,10 +17,7 @@ struct RedactionTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("confidant-redaction-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--data-dir", directory, "--log-level", "trace"]
-        let environment = [
-            "CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1", "CONFIDANT_LIMITS_MESSAGES_PER_VISITOR": "100000/1s",
-            "CONFIDANT_LIMITS_FRAMES_PER_SOCKET": "100000/1s",
-        ]
+        let environment = ServerProcess.streamingEnvironment
         let (process, server, owner) = try await ServerProcess.startWithOwner(arguments, password: "redaction-test-password", environment: environment)
         let site = try await server.site(by: owner)
         let patched = try await server.request(.patch, "/v1/sites/\(site.id)", json: ["settings": ["redactionPatterns": ["POL-######"]]], as: owner)

@@ -24,6 +24,13 @@ struct ServerProcess: Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
+    /// The environment of a server whose test streams messages far faster than a person types:
+    /// the per-visitor message limit and the per-socket frame limit lifted.
+    static let streamingEnvironment = [
+        "CONFIDANT_HTTP_PUBLIC_URL": "http://127.0.0.1", "CONFIDANT_LIMITS_MESSAGES_PER_VISITOR": "100000/1s",
+        "CONFIDANT_LIMITS_FRAMES_PER_SOCKET": "100000/1s",
+    ]
+
     /// Runs a one-shot command (`admin create`, `migrate`, ...) and returns its exit code and output.
     @discardableResult
     static func command(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
